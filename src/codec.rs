@@ -1,0 +1,383 @@
+//! Django's signed session format (`django.core.signing.dumps(..., compress=True)` with a
+//! `TimestampSigner` salted for `django.contrib.sessions.SessionStore`):
+//!
+//! ```text
+//! ["."] base64url_nopad(json or zlib(json)) ":" base62(unix_time) ":" base64url_nopad(hmac)
+//! ```
+//!
+//! JSON is written ASCII-only, escaped exactly as Python's `json.dumps(ensure_ascii=True)`,
+//! and read back as latin-1, as Django does.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// The salt Django uses for every built-in session store class called `SessionStore`.
+pub const SALT: &str = "django.contrib.sessions.SessionStore";
+
+/// Upper bound on the inflated size of a compressed payload. Django has none (the
+/// signature check is its only zip-bomb guard); we cap memory per load.
+pub const MAX_INFLATED_BYTES: usize = 8 * 1024 * 1024;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Why a signed value did not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// No `:` at all, or no key's signature matches (Django's `BadSignature`).
+    BadSignature,
+    /// The signature is valid but what it covers does not parse.
+    Malformed(&'static str),
+}
+
+/// Signs and verifies with `SECRET_KEY` and the `SECRET_KEY_FALLBACKS`.
+///
+/// The HMAC keys are derived once, when the signer is built. It has no `Debug`, so the
+/// secrets cannot end up in a log line by accident.
+pub struct Signer {
+    /// Keyed HMAC states: `[SECRET_KEY, *SECRET_KEY_FALLBACKS]`, in that order.
+    macs: Vec<HmacSha256>,
+}
+
+impl Signer {
+    /// A signer for `secret`, also accepting (never signing with) `fallbacks`.
+    pub fn new(secret: &str, fallbacks: &[String]) -> Signer {
+        let macs = std::iter::once(secret)
+            .chain(fallbacks.iter().map(String::as_str))
+            .map(|s| {
+                HmacSha256::new_from_slice(&derive_key(s)).expect("HMAC accepts any key length")
+            })
+            .collect();
+        Signer { macs }
+    }
+
+    /// `Signer.signature(value)` with `SECRET_KEY`: 43 characters of unpadded base64url.
+    pub fn signature(&self, value: &str) -> String {
+        signature_with(&self.macs[0], value)
+    }
+
+    /// `signing.dumps(obj, salt=SALT, compress=True)` at `timestamp` (Unix seconds).
+    pub fn dumps<T: serde::Serialize + ?Sized>(&self, obj: &T, timestamp: i64) -> String {
+        let json = to_ascii_json(obj);
+        let mut out = String::with_capacity(json.len() * 4 / 3 + 60);
+        // Compress only when it saves at least 2 bytes, exactly as Django decides.
+        let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&json, 6);
+        if compressed.len() < json.len().saturating_sub(1) {
+            out.push('.');
+            URL_SAFE_NO_PAD.encode_string(&compressed, &mut out);
+        } else {
+            URL_SAFE_NO_PAD.encode_string(&json, &mut out);
+        }
+        out.push(':');
+        out.push_str(&b62_encode(timestamp));
+        let sig = self.signature(&out);
+        out.push(':');
+        out.push_str(&sig);
+        out
+    }
+
+    /// `signing.loads(text, salt=SALT)`: verifies against every key, then decodes.
+    /// The timestamp is parsed but not checked (sessions pass no `max_age`).
+    pub fn loads(&self, text: &str) -> Result<Value, DecodeError> {
+        let value = self.unsign(text)?;
+        let (payload, timestamp) = value
+            .rsplit_once(':')
+            .ok_or(DecodeError::Malformed("no timestamp"))?;
+        if !b62_is_valid(timestamp) {
+            return Err(DecodeError::Malformed("bad timestamp"));
+        }
+        let (compressed, payload) = match payload.strip_prefix('.') {
+            Some(rest) => (true, rest),
+            None => (false, payload),
+        };
+        let mut data = b64_decode_lenient(payload).ok_or(DecodeError::Malformed("bad base64"))?;
+        if compressed {
+            data = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(
+                &data,
+                MAX_INFLATED_BYTES,
+            )
+            .map_err(|_| DecodeError::Malformed("bad or oversized zlib stream"))?;
+        }
+        // Django decodes the JSON bytes as latin-1 (every byte is one character).
+        let text: String = data.iter().map(|&b| b as char).collect();
+        serde_json::from_str(&text).map_err(|_| DecodeError::Malformed("bad JSON"))
+    }
+
+    /// `Signer.unsign`: the signed value, if any key's signature matches as text.
+    fn unsign<'a>(&self, text: &'a str) -> Result<&'a str, DecodeError> {
+        let (value, sig) = text.rsplit_once(':').ok_or(DecodeError::BadSignature)?;
+        // Compared as text, in constant time: a signature differing only in the unused low
+        // bits of its last character decodes to the same MAC but is still rejected.
+        let matches = self
+            .macs
+            .iter()
+            .any(|mac| bool::from(signature_with(mac, value).as_bytes().ct_eq(sig.as_bytes())));
+        if matches { Ok(value) } else { Err(DecodeError::BadSignature) }
+    }
+}
+
+/// `salted_hmac`'s key: `sha256(SALT + "signer" + secret)`.
+pub fn derive_key(secret: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(SALT.as_bytes());
+    h.update(b"signer");
+    h.update(secret.as_bytes());
+    h.finalize().into()
+}
+
+fn signature_with(mac: &HmacSha256, value: &str) -> String {
+    let mut mac = mac.clone();
+    mac.update(value.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+/// Python's `base64.urlsafe_b64decode(s + padding)`: characters outside the alphabet are
+/// dropped, and unused trailing bits are ignored.
+fn b64_decode_lenient(s: &str) -> Option<Vec<u8>> {
+    const LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    let clean: Vec<u8> = s
+        .bytes()
+        .filter(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+        .collect();
+    LENIENT.decode(clean).ok()
+}
+
+const B62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Django's `b62_encode`.
+pub fn b62_encode(n: i64) -> String {
+    if n == 0 {
+        return "0".to_owned();
+    }
+    let mut digits = Vec::new();
+    let mut m = n.unsigned_abs();
+    while m > 0 {
+        digits.push(B62[(m % 62) as usize]);
+        m /= 62;
+    }
+    if n < 0 {
+        digits.push(b'-');
+    }
+    digits.reverse();
+    String::from_utf8(digits).expect("ASCII")
+}
+
+/// Django's `b62_decode`; `None` where Python raises. Saturates instead of growing without
+/// bound (Python integers do not overflow; sessions never check the value).
+pub fn b62_decode(s: &str) -> Option<i64> {
+    if !b62_is_valid(s) {
+        return None;
+    }
+    let (sign, digits) = match s.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, s),
+    };
+    let mut n: i64 = 0;
+    for d in digits.bytes() {
+        let v = B62.iter().position(|&c| c == d)? as i64;
+        n = n.saturating_mul(62).saturating_add(v);
+    }
+    Some(sign * n)
+}
+
+/// Whether Python's `b62_decode` accepts `s`: not empty, an optional `-`, then base62
+/// digits (a lone `-` decodes to 0).
+fn b62_is_valid(s: &str) -> bool {
+    !s.is_empty() && s.strip_prefix('-').unwrap_or(s).bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// `json.dumps(obj, separators=(",", ":"))` with Python's defaults: insertion order,
+/// `ensure_ascii` escaping (lowercase `\uXXXX`, surrogate pairs above the BMP).
+pub fn to_ascii_json<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, AsciiFormatter);
+    serde::Serialize::serialize(value, &mut ser).expect("serializing a Value into memory");
+    out
+}
+
+/// serde_json's compact formatter, plus Python's `ensure_ascii`. serde_json already writes
+/// `"`, `\` and control characters as Python does (`\n`, `\u001f`, ...); what reaches
+/// `write_string_fragment` unescaped is printable ASCII or what lies beyond it.
+struct AsciiFormatter;
+
+impl serde_json::ser::Formatter for AsciiFormatter {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, ch) in fragment.char_indices() {
+            if ch < '\u{7f}' {
+                continue;
+            }
+            writer.write_all(&fragment.as_bytes()[start..i])?;
+            let mut units = [0u16; 2];
+            for unit in ch.encode_utf16(&mut units) {
+                write!(writer, "\\u{unit:04x}")?;
+            }
+            start = i + ch.len_utf8();
+        }
+        writer.write_all(&fragment.as_bytes()[start..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SECRET: &str = "test-secret-key-for-interop";
+    const T: i64 = 1_700_000_000;
+
+    fn signer() -> Signer {
+        Signer::new(SECRET, &[])
+    }
+
+    #[test]
+    fn derived_key_matches_django() {
+        let hex: String = derive_key(SECRET).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "0591b503eb21ade6b4c850ed85cc63cddf78fc039716086006180b1513a230d4");
+    }
+
+    #[test]
+    fn vector_a_plain() {
+        let s = signer().dumps(&json!({"a": 1, "b": "x"}), T);
+        assert_eq!(s, "eyJhIjoxLCJiIjoieCJ9:1r31eq:azidLjTrsK1-Uo9pGmXo1naQzJiqdq1yn2odSvBspHU");
+        let later = signer().dumps(&json!({"a": 1, "b": "x"}), 1_795_671_208);
+        assert_eq!(later, "eyJhIjoxLCJiIjoieCJ9:1xWS6q:kEGwcmpD1wnOZ408o_rSjKbMPXfbm6d20zb3rNaEPJA");
+    }
+
+    #[test]
+    fn vector_b_compressed_reads_and_ours_verify() {
+        let django =
+            ".eJyrVkrKTFeyUkpMSh5FRCKlWgAxkXXF:1r31eq:1OfF35hLh0vaS1p5ku3bJHk1pyrIHhAnxZwDB6xuHHc";
+        let big = json!({"big": "abc".repeat(100)});
+        assert_eq!(signer().loads(django).unwrap(), big);
+        let ours = signer().dumps(&big, T);
+        assert!(ours.starts_with(".eJ"), "{ours}");
+        assert_eq!(signer().loads(&ours).unwrap(), big);
+    }
+
+    #[test]
+    fn vector_c_empty_and_non_ascii() {
+        assert_eq!(signer().dumps(&json!({}), T), "e30:1r31eq:nn-A8zQqnvM6z6Q7BekE8wGpTP8S1in84s-PEKlDllo");
+        assert_eq!(
+            signer().dumps(&json!({"u": "é☃"}), T),
+            "eyJ1IjoiXHUwMGU5XHUyNjAzIn0:1r31eq:Bo_Gomy1Os9gNPhc5duHXTQ8v3R-xGHYOgX1N1I6HLA"
+        );
+    }
+
+    #[test]
+    fn escaping_is_pythons_ensure_ascii() {
+        let v = json!({"k": "\u{7f}\u{80}é😀\"\\/\n\r\t\u{8}\u{c}\u{1}\u{1f} ~"});
+        assert_eq!(
+            String::from_utf8(to_ascii_json(&v)).unwrap(),
+            r#"{"k":"\u007f\u0080\u00e9\ud83d\ude00\"\\/\n\r\t\b\f\u0001\u001f ~"}"#
+        );
+        // Keys too, and insertion order is kept. Numbers keep their text (arbitrary
+        // precision), with the exponent sign written as Python writes it.
+        let v: Value = serde_json::from_str(r#"{"z":1,"é":[true,null,1.5,-0.0,1e16,1180591620717411303424]}"#).unwrap();
+        assert_eq!(
+            String::from_utf8(to_ascii_json(&v)).unwrap(),
+            r#"{"z":1,"\u00e9":[true,null,1.5,-0.0,1e+16,1180591620717411303424]}"#
+        );
+    }
+
+    #[test]
+    fn compression_threshold_is_two_bytes() {
+        // Find JSON values around the boundary and check the rule directly.
+        for n in 0..64 {
+            let v = json!({ "k": "a".repeat(n) });
+            let json = to_ascii_json(&v);
+            let z = miniz_oxide::deflate::compress_to_vec_zlib(&json, 6);
+            let signed = signer().dumps(&v, T);
+            assert_eq!(signed.starts_with('.'), z.len() + 1 < json.len(), "n={n}");
+            assert_eq!(signer().loads(&signed).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn base62_round_trips_and_matches_django() {
+        assert_eq!(b62_encode(T), "1r31eq");
+        assert_eq!(b62_encode(0), "0");
+        assert_eq!(b62_encode(61), "z");
+        assert_eq!(b62_encode(62), "10");
+        assert_eq!(b62_encode(-62), "-10");
+        for n in [0, 1, 61, 62, T, -T, i64::MAX, i64::MIN + 1] {
+            assert_eq!(b62_decode(&b62_encode(n)), Some(n));
+        }
+        assert_eq!(b62_decode("-"), Some(0));
+        assert_eq!(b62_decode(""), None);
+        assert_eq!(b62_decode("1r3!eq"), None);
+    }
+
+    #[test]
+    fn fallback_keys_verify_but_never_sign() {
+        let old = Signer::new("old-secret", &[]);
+        let rotated = Signer::new("new-secret", &["old-secret".to_owned()]);
+        let signed_old = old.dumps(&json!({"a": 1}), T);
+        assert_eq!(rotated.loads(&signed_old).unwrap(), json!({"a": 1}));
+        assert_eq!(Signer::new("new-secret", &[]).loads(&signed_old), Err(DecodeError::BadSignature));
+        // Signing always uses the current key.
+        let signed_new = rotated.dumps(&json!({"a": 1}), T);
+        assert_eq!(old.loads(&signed_new), Err(DecodeError::BadSignature));
+    }
+
+    #[test]
+    fn pad_bits_and_trailing_bytes_are_rejected() {
+        let good = "eyJhIjoxLCJiIjoieCJ9:1r31eq:azidLjTrsK1-Uo9pGmXo1naQzJiqdq1yn2odSvBspHU";
+        assert!(signer().loads(good).is_ok());
+        // 'U' = 20 = 0b010100; the last character carries 4 data bits and 2 unused bits,
+        // so 'V' (21) and 'W' (22) decode to the same MAC bytes. Django compares text.
+        for tampered in ["V", "W", "X"] {
+            let s = format!("{}{}", &good[..good.len() - 1], tampered);
+            assert_eq!(signer().loads(&s), Err(DecodeError::BadSignature), "{s}");
+        }
+        for s in [format!("{good}\n"), format!(" {good}"), format!("{good} ")] {
+            assert_eq!(signer().loads(&s), Err(DecodeError::BadSignature));
+        }
+        assert_eq!(signer().loads("no colon at all"), Err(DecodeError::BadSignature));
+        assert_eq!(signer().loads("bad:encoded:value"), Err(DecodeError::BadSignature));
+        assert_eq!(signer().loads(""), Err(DecodeError::BadSignature));
+    }
+
+    #[test]
+    fn signed_garbage_is_malformed_not_a_panic() {
+        let sign = |value: &str| format!("{value}:{}", signer().signature(value));
+        assert!(matches!(signer().loads(&sign("nocolon")), Err(DecodeError::Malformed(_))));
+        assert!(matches!(signer().loads(&sign("e30:")), Err(DecodeError::Malformed(_))));
+        assert!(matches!(signer().loads(&sign("e30:1r3$eq")), Err(DecodeError::Malformed(_))));
+        assert!(matches!(signer().loads(&sign("a:1r31eq")), Err(DecodeError::Malformed(_))));
+        assert!(matches!(signer().loads(&sign(".e30:1r31eq")), Err(DecodeError::Malformed(_))));
+        assert!(matches!(signer().loads(&sign("bm90IGpzb24:1r31eq")), Err(DecodeError::Malformed(_))));
+        // A signed non-object still decodes: Django's decode() returns it as is.
+        assert_eq!(signer().loads(&sign("WzEsMl0:1r31eq")).unwrap(), json!([1, 2]));
+    }
+
+    #[test]
+    fn payload_bytes_are_latin1() {
+        // Raw UTF-8 "é" (c3 a9) written by a non-Django writer reads as "Ã©", as in Django.
+        let payload = URL_SAFE_NO_PAD.encode("{\"u\":\"\u{e9}\"}".as_bytes());
+        let value = format!("{payload}:1r31eq");
+        let s = format!("{value}:{}", signer().signature(&value));
+        assert_eq!(signer().loads(&s).unwrap(), json!({"u": "Ã©"}));
+    }
+
+    #[test]
+    fn zip_bomb_is_capped() {
+        let huge = vec![b' '; MAX_INFLATED_BYTES + 10];
+        let z = miniz_oxide::deflate::compress_to_vec_zlib(&huge, 9);
+        let value = format!(".{}:1r31eq", URL_SAFE_NO_PAD.encode(&z));
+        let s = format!("{value}:{}", signer().signature(&value));
+        assert!(matches!(signer().loads(&s), Err(DecodeError::Malformed(_))));
+    }
+}

@@ -1,0 +1,326 @@
+//! Django's `SessionBase`: the session's state (key, cached data, `accessed`/`modified`)
+//! and the dictionary and expiry API on top of a [`Backend`] that persists it.
+
+use crate::error::{Error, Result};
+use crate::expiry::{self, DateTime, Stored};
+use crate::key;
+use serde_json::{Map, Value};
+
+/// Session data: a JSON object, in insertion order (as a Python dict).
+pub type Data = Map<String, Value>;
+
+/// `TEST_COOKIE_NAME` / `TEST_COOKIE_VALUE`.
+const TEST_COOKIE: (&str, &str) = ("testcookie", "worked");
+
+/// Where `set_expiry` keeps a custom expiry.
+pub const EXPIRY_KEY: &str = "_session_expiry";
+
+/// The persistence side of a session: Django's backend methods.
+pub trait Backend {
+    /// `load()`: the stored data. May change the state's key.
+    fn load(&self, state: &mut State) -> Result<Data>;
+    /// `save(must_create)`.
+    fn save(&self, state: &mut State, must_create: bool) -> Result<()>;
+    /// `create()`.
+    fn create(&self, state: &mut State) -> Result<()>;
+    /// `exists(session_key)`.
+    fn exists(&self, session_key: &str) -> Result<bool>;
+    /// `delete(session_key)`; `None` means the state's own key.
+    fn delete(&self, state: &State, session_key: Option<&str>) -> Result<()>;
+    /// `get_session_cookie_age()`.
+    fn cookie_age(&self) -> i64;
+    /// `SESSION_EXPIRE_AT_BROWSER_CLOSE`.
+    fn expire_at_browser_close(&self) -> bool;
+}
+
+impl<B: Backend + ?Sized> Backend for std::rc::Rc<B> {
+    fn load(&self, state: &mut State) -> Result<Data> {
+        (**self).load(state)
+    }
+    fn save(&self, state: &mut State, must_create: bool) -> Result<()> {
+        (**self).save(state, must_create)
+    }
+    fn create(&self, state: &mut State) -> Result<()> {
+        (**self).create(state)
+    }
+    fn exists(&self, session_key: &str) -> Result<bool> {
+        (**self).exists(session_key)
+    }
+    fn delete(&self, state: &State, session_key: Option<&str>) -> Result<()> {
+        (**self).delete(state, session_key)
+    }
+    fn cookie_age(&self) -> i64 {
+        (**self).cookie_age()
+    }
+    fn expire_at_browser_close(&self) -> bool {
+        (**self).expire_at_browser_close()
+    }
+}
+
+/// A session's state, kept apart from how it is stored.
+#[derive(Debug, Default, Clone)]
+pub struct State {
+    key: Option<String>,
+    /// `_session_cache`: `None` until the data is first needed.
+    pub cache: Option<Data>,
+    /// Whether the data was read.
+    pub accessed: bool,
+    /// Whether the data was changed.
+    pub modified: bool,
+}
+
+impl State {
+    /// A state for `key` (kept only when Django would keep it: at least 8 characters).
+    pub fn new(key: Option<String>) -> State {
+        State { key: key::validated(key), ..State::default() }
+    }
+
+    /// The current key.
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// The validating setter of `_session_key`.
+    pub fn set_key(&mut self, key: Option<String>) {
+        self.key = key::validated(key);
+    }
+
+    /// `_get_session(no_load)`: the cached data, loading it first if needed.
+    pub fn data(&mut self, backend: &impl Backend, no_load: bool) -> Result<&mut Data> {
+        self.accessed = true;
+        if self.cache.is_none() {
+            let data = if self.key.is_none() || no_load { Data::new() } else { backend.load(self)? };
+            self.cache = Some(data);
+        }
+        Ok(self.cache.get_or_insert_with(Data::new))
+    }
+}
+
+/// A session: its state plus the backend that stores it. This is Django's `SessionStore`.
+pub struct Session<B: Backend> {
+    /// The state.
+    pub state: State,
+    /// The persistence.
+    pub backend: B,
+}
+
+fn missing(key: &str) -> Error {
+    Error::KeyError(format!("{key:?} is not in the session"))
+}
+
+impl<B: Backend> Session<B> {
+    /// `SessionStore(session_key)`.
+    pub fn new(backend: B, session_key: Option<String>) -> Session<B> {
+        Session { state: State::new(session_key), backend }
+    }
+
+    fn data(&mut self) -> Result<&mut Data> {
+        self.state.data(&self.backend, false)
+    }
+
+    /// `load()`.
+    pub fn load(&mut self) -> Result<Data> {
+        self.backend.load(&mut self.state)
+    }
+    /// `save(must_create)`.
+    pub fn save(&mut self, must_create: bool) -> Result<()> {
+        self.backend.save(&mut self.state, must_create)
+    }
+    /// `create()`.
+    pub fn create(&mut self) -> Result<()> {
+        self.backend.create(&mut self.state)
+    }
+    /// `exists(session_key)`.
+    pub fn exists(&self, session_key: &str) -> Result<bool> {
+        self.backend.exists(session_key)
+    }
+    /// `delete(session_key)`.
+    pub fn delete(&self, session_key: Option<&str>) -> Result<()> {
+        self.backend.delete(&self.state, session_key)
+    }
+
+    /// `get(key, default)`.
+    pub fn get(&mut self, key: &str, default: Option<Value>) -> Result<Option<Value>> {
+        Ok(self.data()?.get(key).cloned().or(default))
+    }
+
+    /// `self[key] = value`.
+    pub fn set(&mut self, key: &str, value: Value) -> Result<()> {
+        self.data()?.insert(key.to_owned(), value);
+        self.state.modified = true;
+        Ok(())
+    }
+
+    /// `del self[key]`.
+    pub fn remove(&mut self, key: &str) -> Result<()> {
+        // shift_remove keeps the order of the other keys, as a Python dict does.
+        self.data()?.shift_remove(key).ok_or_else(|| missing(key))?;
+        self.state.modified = true;
+        Ok(())
+    }
+
+    /// `pop(key[, default])`.
+    pub fn pop(&mut self, key: &str, default: Option<Value>) -> Result<Value> {
+        let popped = self.data()?.shift_remove(key);
+        self.state.modified |= popped.is_some();
+        popped.or(default).ok_or_else(|| missing(key))
+    }
+
+    /// `setdefault(key, value)`.
+    pub fn setdefault(&mut self, key: &str, value: Value) -> Result<Value> {
+        if let Some(existing) = self.data()?.get(key) {
+            return Ok(existing.clone());
+        }
+        self.set(key, value.clone())?;
+        Ok(value)
+    }
+
+    /// `update(dict)`: marks the session modified even for an empty dict, as Django does.
+    pub fn update(&mut self, other: Data) -> Result<()> {
+        let data = self.data()?;
+        for (k, v) in other {
+            data.insert(k, v);
+        }
+        self.state.modified = true;
+        Ok(())
+    }
+
+    /// `key in self`.
+    pub fn has_key(&mut self, key: &str) -> Result<bool> {
+        Ok(self.data()?.contains_key(key))
+    }
+
+    /// `keys()`.
+    pub fn keys(&mut self) -> Result<Vec<String>> {
+        Ok(self.data()?.keys().cloned().collect())
+    }
+
+    /// `values()`.
+    pub fn values(&mut self) -> Result<Vec<Value>> {
+        Ok(self.data()?.values().cloned().collect())
+    }
+
+    /// `items()`.
+    pub fn items(&mut self) -> Result<Vec<(String, Value)>> {
+        Ok(self.data()?.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+
+    /// `clear()`: replaces the data with `{}` without loading it.
+    pub fn clear(&mut self) {
+        self.state.cache = Some(Data::new());
+        self.state.accessed = true;
+        self.state.modified = true;
+    }
+
+    /// `is_empty()`: no key, and no cached data or empty cached data. Never loads.
+    pub fn is_empty(&self) -> bool {
+        self.state.key.is_none() && self.state.cache.as_ref().is_none_or(Data::is_empty)
+    }
+
+    /// `flush()`: logout. Clears the data, deletes the file, drops the key.
+    pub fn flush(&mut self) -> Result<()> {
+        self.clear();
+        self.delete(None)?;
+        self.state.key = None;
+        Ok(())
+    }
+
+    /// `cycle_key()`: login. The same data under a new key, saved at once; the old file
+    /// is deleted.
+    pub fn cycle_key(&mut self) -> Result<()> {
+        let data = self.data()?.clone();
+        let old_key = self.state.key.clone();
+        self.create()?;
+        self.state.cache = Some(data);
+        if let Some(old) = old_key {
+            self.delete(Some(&old))?;
+        }
+        Ok(())
+    }
+
+    /// `set_expiry(value)`: `None` removes a custom expiry.
+    pub fn set_expiry(&mut self, value: Option<Value>) -> Result<()> {
+        match value {
+            None => match self.remove(EXPIRY_KEY) {
+                Ok(()) | Err(Error::KeyError(_)) => Ok(()),
+                Err(e) => Err(e),
+            },
+            Some(v) => self.set(EXPIRY_KEY, v),
+        }
+    }
+
+    /// The expiry `get_expiry_age` / `get_expiry_date` work from: the given one, or the
+    /// session's own (which loads it).
+    fn expiry_arg(&mut self, expiry: Option<Option<Value>>) -> Result<Stored> {
+        let value = match expiry {
+            Some(given) => given,
+            None => self.get(EXPIRY_KEY, None)?,
+        };
+        Ok(Stored::classify(value.as_ref()))
+    }
+
+    /// `get_expiry_age(modification=..., expiry=...)`: whole seconds, floored.
+    pub fn get_expiry_age(&mut self, modification: Option<DateTime>, expiry: Option<Option<Value>>) -> Result<i64> {
+        match self.expiry_arg(expiry)? {
+            Stored::Default => Ok(self.backend.cookie_age()),
+            Stored::Seconds(n) => Ok(n),
+            Stored::Instant(at) => {
+                let modification = modification.unwrap_or(DateTime::Aware(expiry::now()));
+                at.minus(&modification).map(expiry::floor_seconds).ok_or_else(|| {
+                    Error::InvalidValue("cannot compare a naive datetime with an aware one".into())
+                })
+            }
+            Stored::Invalid => Err(invalid_expiry()),
+        }
+    }
+
+    /// `get_expiry_date(modification=..., expiry=...)`.
+    pub fn get_expiry_date(&mut self, modification: Option<DateTime>, expiry: Option<Option<Value>>) -> Result<DateTime> {
+        let seconds = match self.expiry_arg(expiry)? {
+            Stored::Instant(at) => return Ok(at),
+            Stored::Invalid => return Err(invalid_expiry()),
+            Stored::Default => self.backend.cookie_age(),
+            Stored::Seconds(n) => n,
+        };
+        let modification = modification.unwrap_or(DateTime::Aware(expiry::now()));
+        modification
+            .plus_seconds(seconds)
+            .ok_or_else(|| Error::InvalidValue("the expiry date is out of range".into()))
+    }
+
+    /// `get_expire_at_browser_close()`.
+    pub fn get_expire_at_browser_close(&mut self) -> Result<bool> {
+        Ok(match self.get(EXPIRY_KEY, None)? {
+            None | Some(Value::Null) => self.backend.expire_at_browser_close(),
+            Some(v) => is_python_zero(&v),
+        })
+    }
+
+    /// `set_test_cookie()`.
+    pub fn set_test_cookie(&mut self) -> Result<()> {
+        self.set(TEST_COOKIE.0, Value::from(TEST_COOKIE.1))
+    }
+
+    /// `test_cookie_worked()`.
+    pub fn test_cookie_worked(&mut self) -> Result<bool> {
+        Ok(self.get(TEST_COOKIE.0, None)? == Some(Value::from(TEST_COOKIE.1)))
+    }
+
+    /// `delete_test_cookie()`.
+    pub fn delete_test_cookie(&mut self) -> Result<()> {
+        self.remove(TEST_COOKIE.0)
+    }
+}
+
+fn invalid_expiry() -> Error {
+    Error::InvalidValue(format!("{EXPIRY_KEY} is neither a number nor an ISO-8601 datetime"))
+}
+
+/// `value == 0` in Python: `0`, `0.0` and `False`.
+fn is_python_zero(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        _ => false,
+    }
+}

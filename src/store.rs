@@ -1,0 +1,353 @@
+//! The file backend: Django's `django/contrib/sessions/backends/file.py`, over [`Dir`].
+//!
+//! One file per session, named `SESSION_COOKIE_NAME + key`, holding the signed text of
+//! [`codec`](crate::codec). Every write goes to a temporary file first and is published
+//! with one atomic step, so readers see the old session or the new one, never a mix.
+
+use crate::codec::Signer;
+use crate::dir::{self, Dir};
+use crate::error::{Error, Result};
+use crate::expiry::{self, is_expired};
+use crate::key;
+use crate::session::{Backend, Data, EXPIRY_KEY, State};
+use crate::settings::Settings;
+use serde_json::Value;
+use std::io;
+use time::OffsetDateTime;
+
+/// Largest session file read, and written. Bigger files load as corrupt (`{}`) and bigger
+/// sessions are refused on save, so nothing is ever written that could not be read back.
+pub const MAX_FILE_BYTES: u64 = 12 * 1024 * 1024;
+
+/// Age after which `clear_expired` treats a temporary file as left by an interrupted save.
+pub const TEMP_FILE_MAX_AGE: i64 = 60 * 60;
+
+/// Bound on `create`'s retries on key collisions (with 165-bit keys, one never happens).
+const MAX_CREATE_ATTEMPTS: usize = 100;
+
+/// What `clear_expired` did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ClearReport {
+    /// Files whose names start with the prefix.
+    pub scanned: u64,
+    /// Expired sessions deleted.
+    pub expired_sessions: u64,
+    /// Temporary files older than an hour deleted.
+    pub orphaned_temp_files: u64,
+    /// Empty placeholders older than the cookie age deleted.
+    pub stale_placeholders: u64,
+    /// Files that should have gone but could not be deleted.
+    pub failures: u64,
+}
+
+/// What a session file turned out to hold.
+enum Found {
+    /// No readable regular file (missing, unreadable, a directory, a symlink, ...).
+    Nothing,
+    /// An empty file: a placeholder left by a concurrent or crashed create. Live, empty.
+    Placeholder { mtime: OffsetDateTime },
+    /// A live session (data that does not verify or parse reads as `{}`, as in Django).
+    Live(Data),
+    /// Expired by its expiry or by mtime + cookie age.
+    Expired,
+}
+
+/// The file session store: settings, the storage directory and the signer, shared by all
+/// sessions of an instance.
+pub struct FileStore {
+    settings: Settings,
+    dir: Dir,
+    signer: Signer,
+}
+
+impl FileStore {
+    /// Opens the storage directory named by the settings and derives the signing keys.
+    pub fn new(settings: Settings) -> Result<FileStore> {
+        let dir = Dir::open(&settings.file_path).map_err(|e| {
+            Error::ImproperlyConfigured(format!(
+                "The session storage path '{}' doesn't exist or is not a directory visible \
+                 through a WASI preopen ({e}). Please set your SESSION_FILE_PATH setting to an \
+                 existing directory the host preopens.",
+                settings.file_path
+            ))
+        })?;
+        let signer = Signer::new(&settings.secret_key, &settings.secret_key_fallbacks);
+        Ok(FileStore { settings, dir, signer })
+    }
+
+    /// `SESSION_FILE_PATH` as configured.
+    pub fn storage_path(&self) -> &str {
+        &self.settings.file_path
+    }
+
+    /// `file_prefix`: `SESSION_COOKIE_NAME`.
+    pub fn file_prefix(&self) -> &str {
+        &self.settings.cookie_name
+    }
+
+    /// `encode(session_dict)`, refusing what `load` could not read back.
+    pub fn encode<T: serde::Serialize + ?Sized>(&self, data: &T) -> Result<String> {
+        let text = self.signer.dumps(data, expiry::now().unix_timestamp());
+        if text.len() as u64 > MAX_FILE_BYTES {
+            return Err(Error::InvalidValue(format!(
+                "the session encodes to {} bytes; the limit is {MAX_FILE_BYTES}",
+                text.len()
+            )));
+        }
+        Ok(text)
+    }
+
+    /// `decode(session_data)`: `{}` for anything that does not verify or parse.
+    pub fn decode(&self, text: &str) -> Value {
+        self.signer.loads(text).unwrap_or_else(|_| Value::Object(Data::new()))
+    }
+
+    /// `_key_to_file`: the file name for `key`. The `[a-z0-9]` check is what keeps path
+    /// separators and `..` out of it.
+    fn file_name(&self, key: &str) -> Result<String> {
+        if !key::has_valid_chars(key) {
+            return Err(Error::InvalidSessionKey("Invalid characters in session key".into()));
+        }
+        Ok(format!("{}{key}", self.settings.cookie_name))
+    }
+
+    fn new_key() -> Result<String> {
+        key::generate().map_err(|e| Error::Io(format!("no randomness for a session key: {e}")))
+    }
+
+    /// Reads a session file: one open, one stat, one read.
+    fn find(&self, name: &str, now: OffsetDateTime) -> Found {
+        let Ok(file) = self.dir.read(name, MAX_FILE_BYTES) else {
+            return Found::Nothing;
+        };
+        if file.bytes.as_ref().is_some_and(Vec::is_empty) {
+            return Found::Placeholder { mtime: file.mtime };
+        }
+        let data = file.bytes.and_then(|b| self.decode_object(&b)).unwrap_or_default();
+        if is_expired(data.get(EXPIRY_KEY), file.mtime, now, self.settings.cookie_age) {
+            Found::Expired
+        } else {
+            Found::Live(data)
+        }
+    }
+
+    /// The stored object, if the bytes are ASCII, verify and hold a JSON object. Django
+    /// crashes on non-ASCII files and on signed non-objects; both read as corrupt here.
+    fn decode_object(&self, bytes: &[u8]) -> Option<Data> {
+        let text = std::str::from_utf8(bytes).ok().filter(|t| t.is_ascii())?;
+        match self.signer.loads(text) {
+            Ok(Value::Object(data)) => Some(data),
+            _ => None,
+        }
+    }
+
+    /// `load()`, with the expired-session replacement optional (`clear_expired` suppresses
+    /// it so that sweeping never creates files).
+    fn load_with(&self, state: &mut State, replace_expired: bool) -> Result<Data> {
+        let Some(key) = state.key().map(str::to_owned) else {
+            // Django invents a key here, finds no file for it and drops it again.
+            return Ok(Data::new());
+        };
+        let Ok(name) = self.file_name(&key) else {
+            state.set_key(None);
+            return Ok(Data::new());
+        };
+        match self.find(&name, expiry::now()) {
+            // An unknown key never creates a record (CVE-2015-5143): forget it, so the
+            // next save creates a session under a fresh key.
+            Found::Nothing => {
+                state.set_key(None);
+                Ok(Data::new())
+            }
+            Found::Placeholder { .. } => Ok(Data::new()),
+            Found::Live(data) => Ok(data),
+            Found::Expired => {
+                let _ = self.dir.remove(&name);
+                if replace_expired && self.create(state).is_err() {
+                    state.set_key(None);
+                }
+                Ok(Data::new())
+            }
+        }
+    }
+
+    /// Writes `bytes` under a fresh temporary name beside `name` (`<name>_out_<8 chars>`,
+    /// as Django's `mkstemp`), retrying on collisions.
+    fn write_temp(&self, name: &str, bytes: &[u8]) -> Result<String> {
+        for _ in 0..MAX_CREATE_ATTEMPTS {
+            let suffix = key::temp_suffix().map_err(|e| Error::Io(format!("no randomness: {e}")))?;
+            let temp = format!("{name}_out_{suffix}");
+            match self.dir.write_new(&temp, bytes) {
+                Ok(()) => return Ok(temp),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::io("cannot write", &temp, &e)),
+            }
+        }
+        Err(Error::Io(format!("no free temporary name beside {name}")))
+    }
+
+    /// Publishes `bytes` as `name`. The complete contents are written to a temporary file
+    /// first and then made visible in one atomic step (link or rename), so a reader never
+    /// sees a partly written session and a failed write leaves the previous file intact.
+    fn publish(&self, name: &str, bytes: &[u8], must_create: bool) -> Result<()> {
+        let temp = self.write_temp(name, bytes)?;
+        let result = if must_create { self.publish_new(&temp, name) } else { self.publish_update(&temp, name) };
+        // A link leaves the temporary name behind, and so does a failed rename.
+        if must_create || result.is_err() {
+            let _ = self.dir.remove(&temp);
+        }
+        result
+    }
+
+    /// `link` fails when `name` exists, so it is an exclusive create that publishes
+    /// complete contents: no empty placeholder is ever visible, unlike Django's
+    /// `O_CREAT|O_EXCL` then rename.
+    fn publish_new(&self, temp: &str, name: &str) -> Result<()> {
+        match self.dir.link(temp, name) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(taken(name)),
+            // Filesystems without hard links: Django's way, placeholder then rename.
+            Err(e) if matches!(e.kind(), io::ErrorKind::Unsupported | io::ErrorKind::PermissionDenied) => {
+                match self.dir.write_new(name, b"") {
+                    Ok(()) => self.dir.rename(temp, name).map_err(|e| Error::io("cannot publish", name, &e)),
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(taken(name)),
+                    Err(e) => Err(Error::io("cannot create", name, &e)),
+                }
+            }
+            Err(e) => Err(Error::io("cannot create", name, &e)),
+        }
+    }
+
+    /// Replaces an existing session file. Django's existence gate (#21608) refuses to
+    /// resurrect a session deleted meanwhile, e.g. by a concurrent logout; it runs after
+    /// the temporary file is written, right before the rename, to keep the remaining
+    /// window (#37249) as short as a rename-based publish allows.
+    fn publish_update(&self, temp: &str, name: &str) -> Result<()> {
+        match self.dir.stat(name) {
+            Ok(stat) if stat.is_file => {
+                self.dir.rename(temp, name).map_err(|e| Error::io("cannot replace", name, &e))
+            }
+            Ok(_) => Err(Error::Io(format!("cannot replace {name}: not a regular file"))),
+            Err(e) if dir::is_absent(&e) => Err(Error::Update(format!(
+                "the session {name} was deleted while it was being saved"
+            ))),
+            Err(e) => Err(Error::io("cannot replace", name, &e)),
+        }
+    }
+
+    /// `clear_expired()`: deletes expired sessions without creating any, plus temporary
+    /// files older than an hour and empty placeholders older than the cookie age (which
+    /// Django leaves forever). Files it cannot read or delete are counted and skipped.
+    pub fn clear_expired(&self) -> Result<ClearReport> {
+        let now = expiry::now();
+        let prefix = &self.settings.cookie_name;
+        let mut report = ClearReport::default();
+        let entries = self.dir.entries().map_err(|e| Error::io("cannot list", self.storage_path(), &e))?;
+        for entry in entries {
+            let name = entry.map_err(|e| Error::io("cannot list", self.storage_path(), &e))?;
+            let Some(rest) = name.strip_prefix(prefix.as_str()) else { continue };
+            report.scanned += 1;
+            let stale = if is_temp_name(rest) {
+                match self.dir.stat(&name) {
+                    Ok(s) if s.is_file && is_expired(None, s.mtime, now, TEMP_FILE_MAX_AGE) => {
+                        Some(&mut report.orphaned_temp_files)
+                    }
+                    _ => None,
+                }
+            } else if key::has_valid_chars(rest) && rest.chars().count() >= 8 {
+                match self.find(&name, now) {
+                    Found::Expired => Some(&mut report.expired_sessions),
+                    Found::Placeholder { mtime } if is_expired(None, mtime, now, self.settings.cookie_age) => {
+                        Some(&mut report.stale_placeholders)
+                    }
+                    _ => None,
+                }
+            } else {
+                None // not a name this store writes: uppercase, too short, ...
+            };
+            if let Some(count) = stale {
+                match self.dir.remove(&name) {
+                    Ok(()) => *count += 1,
+                    Err(e) if dir::is_absent(&e) => {} // someone else got there first
+                    Err(_) => report.failures += 1,
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn taken(name: &str) -> Error {
+    Error::Create(format!("the session {name} already exists"))
+}
+
+/// Whether `rest` (a name after the prefix) is a temporary file of a save:
+/// `<key>_out_<8 chars from [a-z0-9_]>`.
+fn is_temp_name(rest: &str) -> bool {
+    let Some(cut) = rest.len().checked_sub(13) else { return false };
+    let (key_part, tail) = rest.split_at_checked(cut).unwrap_or(("", ""));
+    key::has_valid_chars(key_part)
+        && tail.starts_with("_out_")
+        && tail[5..].bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+impl Backend for FileStore {
+    fn load(&self, state: &mut State) -> Result<Data> {
+        self.load_with(state, true)
+    }
+
+    fn save(&self, state: &mut State, must_create: bool) -> Result<()> {
+        if state.key().is_none() {
+            return self.create(state);
+        }
+        let data = state.data(self, must_create)?;
+        let text = self.encode(data)?;
+        // Loading an unknown key above dropped it; like Django's `_key_to_file`, invent
+        // one, which then fails the existence gate with `UpdateError`.
+        if state.key().is_none() {
+            state.set_key(Some(Self::new_key()?));
+        }
+        let name = self.file_name(state.key().unwrap_or_default())?;
+        self.publish(&name, text.as_bytes(), must_create)
+    }
+
+    fn create(&self, state: &mut State) -> Result<()> {
+        for _ in 0..MAX_CREATE_ATTEMPTS {
+            state.set_key(Some(Self::new_key()?));
+            match self.save(state, true) {
+                Err(Error::Create(_)) => continue,
+                Err(e) => return Err(e),
+                Ok(()) => {
+                    state.modified = true;
+                    return Ok(());
+                }
+            }
+        }
+        Err(Error::Create(format!("no free session key after {MAX_CREATE_ATTEMPTS} attempts")))
+    }
+
+    fn exists(&self, session_key: &str) -> Result<bool> {
+        let name = self.file_name(session_key)?;
+        Ok(self.dir.stat(&name).is_ok())
+    }
+
+    fn delete(&self, state: &State, session_key: Option<&str>) -> Result<()> {
+        let Some(key) = session_key.or(state.key()) else { return Ok(()) };
+        let name = self.file_name(key)?;
+        match self.dir.remove(&name) {
+            Ok(()) => Ok(()),
+            Err(e) if dir::is_absent(&e) => Ok(()),
+            // Django swallows this; a logout that silently did not happen is worse.
+            Err(e) => Err(Error::io("cannot delete", &name, &e)),
+        }
+    }
+
+    fn cookie_age(&self) -> i64 {
+        self.settings.cookie_age
+    }
+
+    fn expire_at_browser_close(&self) -> bool {
+        self.settings.expire_at_browser_close
+    }
+}
+
