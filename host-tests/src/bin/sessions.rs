@@ -1,1 +1,306 @@
-fn main(){}
+//! `sessions`: the operator's command line for a directory of Django file sessions,
+//! running the file-sessions component in wasmtime.
+
+use file_sessions_host::{Expiry, Guest, HostError, Runtime, Tenant, error_detail, error_kind};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+Usage: sessions [--dir DIR] <COMMAND> [ARGS]
+
+Django file sessions in DIR, through the file-sessions WebAssembly component.
+
+Commands:
+  create [JSON-OBJECT]   Create a session (with that data); print its key
+  load KEY               Print the session as a JSON object ({} when missing, expired or tampered)
+  save KEY JSON-OBJECT   Load KEY, replace its data, save; print the key it was saved under
+                         (a new one when KEY did not exist)
+  exists KEY             Print true or false
+  delete KEY             Delete the session
+  clear-expired          Delete expired sessions and stale leftovers; print the counts
+  demo                   A short walk through create, load, save, expiry and clear-expired
+
+Options:
+  --dir DIR    The session directory, preopened for the component (default ./sessions,
+               created if missing)
+  -h, --help   This help; `sessions COMMAND --help` for one command
+
+Settings come from the environment, with Django's names: SECRET_KEY, SECRET_KEY_FALLBACKS
+(a JSON array of strings), SESSION_COOKIE_NAME, SESSION_COOKIE_AGE,
+SESSION_EXPIRE_AT_BROWSER_CLOSE. SESSION_FILE_PATH is set to DIR. When SECRET_KEY is not
+set, a random one is generated once and kept in DIR/.secret-key (mode 0600).
+
+Exit status: 0 success, 1 store error (`error: <kind>: <detail>` on stderr), 2 usage.";
+
+/// Help for each command: (name, arguments, what it does).
+const COMMANDS: &[(&str, &str, &str)] = &[
+    ("create", "[JSON-OBJECT]", "Creates a session holding JSON-OBJECT (default {}) and prints its new key."),
+    ("load", "KEY", "Prints the session's data as a JSON object: {} when the session is missing, expired or tampered with. Reading an expired session deletes it, as in Django."),
+    ("save", "KEY JSON-OBJECT", "Does what a request does: loads KEY, replaces its data with JSON-OBJECT and saves. Prints the key it saved under: a new one when KEY did not exist or had expired."),
+    ("exists", "KEY", "Prints true when a file for KEY exists (expiry is not checked), else false."),
+    ("delete", "KEY", "Deletes the session's file (nothing to do when it is missing)."),
+    ("clear-expired", "", "Deletes expired sessions, temporary files of interrupted saves older than an hour and empty placeholders older than SESSION_COOKIE_AGE. Prints the counts as JSON."),
+    ("demo", "", "Walks through create, load, save, expiry and clear-expired on DIR, printing each step."),
+];
+
+/// Why the command failed, and so its exit status.
+enum Failure {
+    /// Bad command line: exit 2.
+    Usage(String),
+    /// The store (or the host) said no: exit 1.
+    Failed(String),
+}
+
+impl From<HostError> for Failure {
+    fn from(e: HostError) -> Self {
+        match e {
+            HostError::Store(e) => Failure::Failed(format!("{}: {}", error_kind(&e), error_detail(&e))),
+            HostError::Trap(e) => Failure::Failed(format!("trap: {e:#}")),
+        }
+    }
+}
+
+fn io_failure(what: &str, path: &Path, e: std::io::Error) -> Failure {
+    Failure::Failed(format!("io: {what} {}: {e}", path.display()))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(msg)) => {
+            eprintln!("error: {msg}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Failed(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(args: Vec<String>) -> Result<(), Failure> {
+    let mut dir = PathBuf::from("sessions");
+    let mut help = false;
+    let mut words = Vec::new();
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "-h" | "--help" => help = true,
+            "--dir" => dir = it.next().ok_or_else(|| Failure::Usage("--dir needs a directory".into()))?.into(),
+            s if s.starts_with("--dir=") => dir = s["--dir=".len()..].into(),
+            s if s.starts_with('-') && s.len() > 1 && words.is_empty() => {
+                return Err(Failure::Usage(format!("unknown option {s}")));
+            }
+            _ => words.push(arg),
+        }
+    }
+    let Some((command, rest)) = words.split_first() else {
+        if help {
+            println!("{USAGE}");
+            return Ok(());
+        }
+        return Err(Failure::Usage("no command given".into()));
+    };
+    let Some(&(name, arg_help, about)) = COMMANDS.iter().find(|(n, ..)| n == command) else {
+        return Err(Failure::Usage(format!("unknown command {command:?}")));
+    };
+    if help {
+        println!("Usage: sessions [--dir DIR] {name} {arg_help}\n\n{about}");
+        return Ok(());
+    }
+    let arity = |min: usize, max: usize| {
+        if rest.len() < min || rest.len() > max {
+            Err(Failure::Usage(format!("`{name}` takes {arg_help}")))
+        } else {
+            Ok(())
+        }
+    };
+    match name {
+        "create" | "load" | "exists" | "delete" => arity(usize::from(name != "create"), 1)?,
+        "save" => arity(2, 2)?,
+        _ => arity(0, 0)?,
+    }
+
+    let mut guest = open(&dir)?;
+    let arg = |i: usize| rest.get(i).map(String::as_str);
+    match name {
+        "create" => {
+            let s = guest.session(None)?;
+            guest.update(s, arg(0).unwrap_or("{}"))?;
+            guest.create(s)?;
+            println!("{}", guest.session_key(s)?.unwrap_or_default());
+        }
+        "load" => {
+            let s = guest.session(arg(0))?;
+            println!("{}", guest.load(s)?);
+        }
+        "save" => {
+            let s = guest.session(arg(0))?;
+            guest.keys(s)?; // load, as a request reading the session does
+            guest.clear(s)?;
+            guest.update(s, arg(1).unwrap_or("{}"))?;
+            guest.save(s, false)?;
+            println!("{}", guest.session_key(s)?.unwrap_or_default());
+        }
+        "exists" => {
+            let s = guest.session(None)?;
+            println!("{}", guest.exists(s, arg(0).unwrap_or_default())?);
+        }
+        "delete" => {
+            let s = guest.session(None)?;
+            guest.delete(s, arg(0))?;
+        }
+        "clear-expired" => {
+            let r = guest.clear_expired()?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "scanned": r.scanned,
+                    "expired_sessions": r.expired_sessions,
+                    "orphaned_temp_files": r.orphaned_temp_files,
+                    "stale_placeholders": r.stale_placeholders,
+                    "failures": r.failures,
+                })
+            );
+        }
+        "demo" => demo(&mut guest, &dir)?,
+        _ => unreachable!("every command is matched above"),
+    }
+    Ok(())
+}
+
+/// Creates the directory if needed, finds the secret, and instantiates the component
+/// with DIR preopened at its absolute path.
+fn open(dir: &Path) -> Result<Guest, Failure> {
+    if !dir.exists() {
+        create_private_dir(dir).map_err(|e| io_failure("cannot create", dir, e))?;
+    }
+    let abs = dir.canonicalize().map_err(|e| io_failure("cannot open", dir, e))?;
+    let secret = match std::env::var("SECRET_KEY") {
+        Ok(s) if !s.is_empty() => s,
+        _ => stored_secret(&abs)?,
+    };
+    let mut tenant = Tenant::new(&abs, &secret);
+    for name in [
+        "SECRET_KEY_FALLBACKS",
+        "SESSION_COOKIE_NAME",
+        "SESSION_COOKIE_AGE",
+        "SESSION_EXPIRE_AT_BROWSER_CLOSE",
+    ] {
+        if let Ok(value) = std::env::var(name) {
+            tenant = tenant.env(name, &value);
+        }
+    }
+    let runtime = Runtime::new()?;
+    Ok(runtime.instantiate(&tenant)?)
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    // 0700: the component cannot set file modes through WASI, so the directory keeps
+    // other local users out.
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+/// The secret kept in DIR/.secret-key, generated on first use. Written to a temporary
+/// file and hard-linked into place, so concurrent first runs agree on one secret.
+fn stored_secret(dir: &Path) -> Result<String, Failure> {
+    let path = dir.join(".secret-key");
+    for _ in 0..50 {
+        match std::fs::read_to_string(&path) {
+            Ok(s) if !s.trim().is_empty() => return Ok(s.trim().to_owned()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut bytes = [0u8; 36];
+                getrandom::fill(&mut bytes).map_err(|e| Failure::Failed(format!("io: no randomness: {e}")))?;
+                let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                let temp = dir.join(format!(".secret-key.{}", std::process::id()));
+                write_private(&temp, &secret).map_err(|e| io_failure("cannot write", &temp, e))?;
+                let linked = std::fs::hard_link(&temp, &path);
+                let _ = std::fs::remove_file(&temp);
+                match linked {
+                    Ok(()) => return Ok(secret),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                    Err(e) => return Err(io_failure("cannot write", &path, e)),
+                }
+            }
+            Err(e) => return Err(io_failure("cannot read", &path, e)),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    Err(Failure::Failed(format!("io: {} stays empty", path.display())))
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+/// The quick start's walk-through.
+fn demo(g: &mut Guest, dir: &Path) -> Result<(), Failure> {
+    let show_file = |key: &str| {
+        let path = dir.join(format!("sessionid{key}"));
+        match std::fs::read_to_string(&path) {
+            Ok(text) => format!("{} ({} bytes)\n     {text}", path.display(), text.len()),
+            Err(e) => format!("{}: {e}", path.display()),
+        }
+    };
+
+    let s = g.session(None)?;
+    println!("file-sessions demo: Django's file session store as a WebAssembly component");
+    println!("storage directory: {} (prefix {:?})\n", g.storage_path(s)?, g.file_prefix(s)?);
+
+    println!("1. create: a new session holding {{\"user_id\": 42, \"cart\": [\"book\"]}}");
+    g.set(s, "user_id", "42")?;
+    g.set(s, "cart", r#"["book"]"#)?;
+    g.create(s)?;
+    let key = g.session_key(s)?.unwrap_or_default();
+    println!("   key:  {key}");
+    println!("   file: {}", show_file(&key));
+    println!("   (payload:timestamp:signature, exactly as Django writes it)\n");
+
+    println!("2. load: a fresh instance reads it back, as the next request would");
+    let mut fresh = open(dir)?;
+    let t = fresh.session(Some(&key))?;
+    println!("   {}\n", fresh.load(t)?);
+
+    println!("3. save: the request adds to the cart and saves (write a temp file, then rename)");
+    let cart = fresh.get(t, "cart")?.unwrap_or_else(|| "[]".into());
+    let mut items: Vec<serde_json::Value> = serde_json::from_str(&cart).unwrap_or_default();
+    items.push("pen".into());
+    fresh.set(t, "cart", &serde_json::to_string(&items).unwrap_or_default())?;
+    fresh.save(t, false)?;
+    println!("   {}", fresh.load(t)?);
+    println!("   file: {}\n", show_file(&key));
+
+    println!("4. expiry: set_expiry(-10) and save; the next load finds it expired");
+    fresh.set_expiry(t, Some(&Expiry::Seconds(-10)))?;
+    fresh.save(t, false)?;
+    let u = g.session(Some(&key))?;
+    println!("   load gives {} and a new key {}", g.load(u)?, g.session_key(u)?.unwrap_or_default());
+    println!("   the old file is gone: {}\n", !dir.join(format!("sessionid{key}")).exists());
+
+    println!("5. clear-expired: sweep a session that expired at a fixed instant");
+    let old = g.session(None)?;
+    g.set(old, "note", r#""expired yesterday""#)?;
+    g.set_expiry(old, Some(&Expiry::Instant("2000-01-01T00:00:00+00:00".into())))?;
+    g.create(old)?;
+    let r = g.clear_expired()?;
+    println!(
+        "   scanned {}, removed {} expired session(s), {} temp file(s), {} placeholder(s)\n",
+        r.scanned, r.expired_sessions, r.orphaned_temp_files, r.stale_placeholders
+    );
+    println!("Try: sessions --dir {} load <key>   (see sessions --help)", dir.display());
+    Ok(())
+}
