@@ -351,3 +351,129 @@ impl Backend for FileStore {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    //! The store natively, on a real temporary directory (the wasmtime tests in
+    //! `host-tests/` cover the same paths through the component).
+    use super::*;
+    use crate::session::Session;
+    use serde_json::json;
+    use std::rc::Rc;
+
+    fn store(dir: &std::path::Path, extra: &[(&str, &str)]) -> Rc<FileStore> {
+        let mut vars = vec![
+            ("SECRET_KEY".to_string(), "unit-test-secret".to_string()),
+            ("SESSION_FILE_PATH".to_string(), dir.to_str().unwrap().to_string()),
+        ];
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Rc::new(FileStore::new(Settings::from_vars(vars).unwrap()).unwrap())
+    }
+
+    fn names(dir: &std::path::Path) -> Vec<String> {
+        let mut v: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        v.sort();
+        v
+    }
+
+    fn set_mtime(path: &std::path::Path, seconds_ago: u64) {
+        let t = std::time::SystemTime::now() - std::time::Duration::from_secs(seconds_ago);
+        std::fs::File::options().write(true).open(path).unwrap().set_modified(t).unwrap();
+    }
+
+    #[test]
+    fn save_then_load_round_trips_and_leaves_one_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = store(dir.path(), &[]);
+        let mut s = Session::new(st.clone(), None);
+        s.set("a", json!({"b": [1, "é"]})).unwrap();
+        s.save(false).unwrap();
+        let key = s.state.key().unwrap().to_owned();
+        assert_eq!(names(dir.path()), [format!("sessionid{key}")]);
+        let mut t = Session::new(st, Some(key));
+        assert_eq!(t.get("a", None).unwrap(), Some(json!({"b": [1, "é"]})));
+        assert!(t.state.accessed && !t.state.modified);
+    }
+
+    #[test]
+    fn create_is_exclusive_and_update_needs_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = store(dir.path(), &[]);
+        let mut s = Session::new(st.clone(), None);
+        s.create().unwrap();
+        let key = s.state.key().unwrap().to_owned();
+        assert!(std::fs::metadata(dir.path().join(format!("sessionid{key}"))).unwrap().len() > 0);
+        // must_create on a taken key
+        let mut dup = Session::new(st.clone(), Some(key.clone()));
+        dup.clear();
+        assert!(matches!(dup.save(true), Err(Error::Create(_))));
+        // update after someone else deleted it
+        st.delete(&State::default(), Some(&key)).unwrap();
+        s.set("x", json!(1)).unwrap();
+        assert!(matches!(s.save(false), Err(Error::Update(_))));
+        assert!(names(dir.path()).is_empty(), "not resurrected, no temp file left");
+    }
+
+    #[test]
+    fn expired_on_load_rotates_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = store(dir.path(), &[]);
+        let mut s = Session::new(st.clone(), None);
+        s.set("a", json!(1)).unwrap();
+        s.save(false).unwrap();
+        let key = s.state.key().unwrap().to_owned();
+        set_mtime(&dir.path().join(format!("sessionid{key}")), 15 * 24 * 3600);
+        let mut t = Session::new(st, Some(key.clone()));
+        assert_eq!(t.load().unwrap(), Data::new());
+        let new_key = t.state.key().unwrap().to_owned();
+        assert_ne!(new_key, key);
+        assert!(t.state.modified);
+        assert_eq!(names(dir.path()), [format!("sessionid{new_key}")]);
+    }
+
+    #[test]
+    fn clear_expired_counts_and_never_creates() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = store(dir.path(), &[]);
+        let write = |name: &str, body: &str, age: u64| {
+            std::fs::write(dir.path().join(name), body).unwrap();
+            set_mtime(&dir.path().join(name), age);
+        };
+        let live = st.encode(&json!({"a": 1})).unwrap();
+        write("sessionidlive0000000000", &live, 10);
+        write("sessioniddead0000000000", &live, 15 * 24 * 3600);
+        write("sessionidgarbage00000000", "\u{e9}not ascii", 15 * 24 * 3600);
+        write("sessionidplaceholder00000", "", 15 * 24 * 3600);
+        write("sessionidfreshplace00000", "", 10);
+        write("sessionidlive0000000000_out_ab_cd_ef", &live, 2 * 3600);
+        write("sessionidlive0000000000_out_abcdefgh", &live, 60);
+        write("sessionidUPPERCASE000000", &live, 15 * 24 * 3600);
+        write("unrelated.txt", "x", 15 * 24 * 3600);
+        let report = st.clear_expired().unwrap();
+        assert_eq!(
+            report,
+            ClearReport { scanned: 8, expired_sessions: 2, orphaned_temp_files: 1, stale_placeholders: 1, failures: 0 }
+        );
+        assert_eq!(
+            names(dir.path()),
+            [
+                "sessionidUPPERCASE000000",
+                "sessionidfreshplace00000",
+                "sessionidlive0000000000",
+                "sessionidlive0000000000_out_abcdefgh",
+                "unrelated.txt"
+            ]
+        );
+    }
+
+    #[test]
+    fn temp_names_are_recognised() {
+        assert!(is_temp_name("abcdefgh_out_a_b_c_d_"));
+        assert!(is_temp_name("zkys8vn2suah97ftjf8bxdo447da63jt_out_g2rdo8p1"));
+        assert!(!is_temp_name("abcdefgh_out_ABCDEFGH"));
+        assert!(!is_temp_name("abcdefgh"));
+        assert!(!is_temp_name("_out_abcdefg"));
+        assert!(!is_temp_name("ab/defgh_out_abcdefgh"));
+    }
+}
