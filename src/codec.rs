@@ -103,7 +103,9 @@ impl Signer {
         }
         // Django decodes the JSON bytes as latin-1 (every byte is one character).
         let text: String = data.iter().map(|&b| b as char).collect();
-        serde_json::from_str(&text).map_err(|_| DecodeError::Malformed("bad JSON"))
+        serde_json::from_str(&text)
+            .or_else(|_| serde_json::from_str(&python_json_to_strict(&text)?))
+            .map_err(|_| DecodeError::Malformed("bad JSON"))
     }
 
     /// `Signer.unsign`: the signed value, if any key's signature matches as text.
@@ -117,6 +119,67 @@ impl Signer {
             .any(|mac| bool::from(signature_with(mac, value).as_bytes().ct_eq(sig.as_bytes())));
         if matches { Ok(value) } else { Err(DecodeError::BadSignature) }
     }
+}
+
+/// Python's `json` also writes what strict JSON (and Rust strings) cannot hold: the bare
+/// tokens `NaN`, `Infinity`, `-Infinity` (`allow_nan=True`) and unpaired UTF-16 surrogate
+/// escapes. Rather than lose a whole session over one such value, they become `null` and
+/// U+FFFD. Runs only when strict parsing failed; `Err` when there was nothing to mend.
+fn python_json_to_strict(text: &str) -> Result<String, serde_json::Error> {
+    let nothing_to_mend = || serde_json::from_str::<Value>("!").unwrap_err();
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut i, mut in_string, mut mended) = (0, false, false);
+    // A `\uXXXX` escape at `at`, as its code unit.
+    let unit_at = |at: usize| -> Option<u16> {
+        let hex = text.get(at + 2..at + 6)?;
+        (b[at] == b'\\' && b[at + 1] == b'u').then(|| u16::from_str_radix(hex, 16).ok()).flatten()
+    };
+    while i < b.len() {
+        if in_string {
+            match b[i] {
+                b'"' => in_string = false,
+                b'\\' => {
+                    if let Some(unit) = unit_at(i) {
+                        let high = (0xD800..0xDC00).contains(&unit);
+                        let low = (0xDC00..0xE000).contains(&unit);
+                        let paired = high && unit_at(i + 6).is_some_and(|u| (0xDC00..0xE000).contains(&u));
+                        if paired {
+                            out.push_str(&text[i..i + 12]);
+                            i += 12;
+                            continue;
+                        }
+                        if high || low {
+                            out.push_str("\\ufffd");
+                            mended = true;
+                            i += 6;
+                            continue;
+                        }
+                    }
+                    // Any other escape: copy the backslash and the character after it.
+                    out.push('\\');
+                    i += 1;
+                    if let Some(ch) = text[i..].chars().next() {
+                        out.push(ch);
+                        i += ch.len_utf8();
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+        } else if b[i] == b'"' {
+            in_string = true;
+        } else if let Some(token) = ["-Infinity", "Infinity", "NaN"].iter().find(|t| text[i..].starts_with(**t)) {
+            out.push_str("null");
+            mended = true;
+            i += token.len();
+            continue;
+        }
+        let ch = text[i..].chars().next().expect("in bounds");
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    if mended { Ok(out) } else { Err(nothing_to_mend()) }
 }
 
 /// `salted_hmac`'s key: `sha256(SALT + "signer" + secret)`.
@@ -370,6 +433,24 @@ mod tests {
         let value = format!("{payload}:1r31eq");
         let s = format!("{value}:{}", signer().signature(&value));
         assert_eq!(signer().loads(&s).unwrap(), json!({"u": "Ã©"}));
+    }
+
+    #[test]
+    fn python_only_json_is_mended_not_dropped() {
+        let sign_json = |json: &str| {
+            let value = format!("{}:1r31eq", URL_SAFE_NO_PAD.encode(json));
+            format!("{value}:{}", signer().signature(&value))
+        };
+        let s = sign_json(r#"{"id":42,"x":NaN,"y":-Infinity,"z":[Infinity],"s":"NaN \ud800 \"","p":"\ud83d\ude00","l":"\udc00b"}"#);
+        assert_eq!(
+            signer().loads(&s).unwrap(),
+            json!({"id": 42, "x": null, "y": null, "z": [null], "s": "NaN \u{fffd} \"", "p": "😀", "l": "\u{fffd}b"})
+        );
+        // Still malformed when there is nothing to mend, and never a panic on odd input.
+        assert!(matches!(signer().loads(&sign_json("{nope")), Err(DecodeError::Malformed(_))));
+        for odd in ["\"\\\u{e9}NaN", "NaN\"\\", "\"\\u12", "\"\\ud800\\u", "[NaN,\"\\\u{ff}\\udc00"] {
+            assert!(signer().loads(&sign_json(odd)).is_err(), "{odd:?}");
+        }
     }
 
     #[test]
