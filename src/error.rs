@@ -51,6 +51,11 @@ impl Error {
 
     /// An `io` error for `action` on `name`.
     pub(crate) fn io(action: &str, name: &str, err: &std::io::Error) -> Error {
+        // Keep the reason readable when the name is absurdly long (a 10,000-character key).
+        let name = match name.char_indices().nth(80) {
+            Some((cut, _)) => format!("{}...", &name[..cut]),
+            None => name.to_owned(),
+        };
         Error::Io(format!("{action} {name}: {err}"))
     }
 }

@@ -2,6 +2,17 @@
 
 use crate::error::{Error, Result};
 
+/// The environment variables read, with Django's setting names.
+pub const SETTINGS: [&str; 7] = [
+    "SECRET_KEY",
+    "SECRET_KEY_FALLBACKS",
+    "SESSION_FILE_PATH",
+    "TMPDIR",
+    "SESSION_COOKIE_NAME",
+    "SESSION_COOKIE_AGE",
+    "SESSION_EXPIRE_AT_BROWSER_CLOSE",
+];
+
 /// Django's default `SESSION_COOKIE_AGE`: two weeks.
 pub const DEFAULT_COOKIE_AGE: i64 = 60 * 60 * 24 * 7 * 2;
 
@@ -31,9 +42,15 @@ impl Settings {
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Settings> {
         let mut get = std::collections::HashMap::new();
         for (k, v) in vars {
-            if !v.is_empty() {
-                get.insert(k, v);
+            if !SETTINGS.contains(&k.as_str()) || v.is_empty() {
+                continue;
             }
+            // A C-string environment would silently cut the value here (a shorter secret,
+            // another directory): refuse it instead.
+            if v.contains('\0') {
+                return Err(malformed(&k, "contains a NUL character"));
+            }
+            get.insert(k, v);
         }
         let mut var = |name: &str| get.remove(name);
 
@@ -76,8 +93,15 @@ impl Settings {
     }
 
     /// Reads the settings from the process (component) environment.
+    ///
+    /// In the component this asks `wasi:cli/environment` directly, not the C library's
+    /// NUL-terminated copy, so a value with a NUL in it is seen whole (and refused).
     pub fn from_env() -> Result<Settings> {
-        Settings::from_vars(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))))
+        #[cfg(target_arch = "wasm32")]
+        let vars = wasi::cli::environment::get_environment();
+        #[cfg(not(target_arch = "wasm32"))]
+        let vars = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        Settings::from_vars(vars)
     }
 }
 
@@ -168,6 +192,11 @@ mod tests {
         expect_improperly_configured(&[("SECRET_KEY", "k"), ("SECRET_KEY_FALLBACKS", r#"[""]"#)], "SECRET_KEY_FALLBACKS");
         expect_improperly_configured(&[("SECRET_KEY", "k"), ("SESSION_COOKIE_AGE", "2 weeks")], "SESSION_COOKIE_AGE");
         expect_improperly_configured(&[("SECRET_KEY", "k"), ("SESSION_EXPIRE_AT_BROWSER_CLOSE", "maybe")], "SESSION_EXPIRE_AT_BROWSER_CLOSE");
+        for name in ["SECRET_KEY", "SESSION_FILE_PATH", "SESSION_COOKIE_NAME", "SESSION_COOKIE_AGE"] {
+            let mut pairs = vec![("SECRET_KEY", "k")];
+            pairs.push((name, "100\0 weeks"));
+            expect_improperly_configured(&pairs, name);
+        }
         for bad in ["../x", "a/b", "a b", "..", "sess;id"] {
             expect_improperly_configured(&[("SECRET_KEY", "k"), ("SESSION_COOKIE_NAME", bad)], "SESSION_COOKIE_NAME");
         }
