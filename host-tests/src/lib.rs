@@ -168,12 +168,34 @@ impl Runtime {
         Runtime::from_file(Path::new(GUEST_WASM))
     }
 
-    /// The runtime for a component file.
+    /// The runtime for a component file, with the recommended engine settings.
     pub fn from_file(wasm: &Path) -> Result<Runtime> {
+        Runtime::with_config(wasm, Runtime::recommended_config())
+    }
+
+    /// The engine settings `from_file` uses: what we recommend to embedders.
+    pub fn recommended_config() -> Config {
         let mut config = Config::new();
         // The sync interface needs no component-model async, and the machinery costs
         // every call about 3x.
         config.concurrency_support(false);
+        config
+    }
+
+    /// The pooling allocator on top of the recommended settings: instances come from
+    /// pre-reserved slots, which makes an instance per request cheap.
+    pub fn pooling_config() -> Config {
+        let mut config = Runtime::recommended_config();
+        let mut pool = wasmtime::PoolingAllocationConfig::default();
+        pool.total_memories(64).total_tables(64).total_component_instances(64).total_core_instances(256);
+        pool.max_memory_size(DEFAULT_MEMORY_LIMIT);
+        config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+        config
+    }
+
+    /// The runtime for a component file with an engine configured by the caller (for
+    /// fuel, epochs, the pooling allocator, ...).
+    pub fn with_config(wasm: &Path, config: Config) -> Result<Runtime> {
         let engine = Engine::new(&config)?;
         let component = load_component(&engine, wasm)?;
         let mut linker = Linker::<HostState>::new(&engine);
