@@ -13,10 +13,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use miniz_oxide::deflate::core::{CompressorOxide, TDEFLFlush, TDEFLStatus, compress, create_comp_flags_from_zip_params};
+use std::cell::RefCell;
 use subtle::ConstantTimeEq;
 
 /// The salt Django uses for every built-in session store class called `SessionStore`.
 pub const SALT: &str = "django.contrib.sessions.SessionStore";
+
+/// JSON shorter than this is stored uncompressed (see [`Signer::dumps`]).
+pub const COMPRESS_MIN_BYTES: usize = 1024;
 
 /// Upper bound on the inflated size of a compressed payload. Django has none (the
 /// signature check is its only zip-bomb guard); we cap memory per load.
@@ -40,6 +45,9 @@ pub enum DecodeError {
 pub struct Signer {
     /// Keyed HMAC states: `[SECRET_KEY, *SECRET_KEY_FALLBACKS]`, in that order.
     macs: Vec<HmacSha256>,
+    /// One zlib deflater (level 6, as CPython's default), reused: its tables are far
+    /// larger than a session, so building them per save would dominate the save.
+    deflater: RefCell<Option<Box<CompressorOxide>>>,
 }
 
 impl Signer {
@@ -51,7 +59,35 @@ impl Signer {
                 HmacSha256::new_from_slice(&derive_key(s)).expect("HMAC accepts any key length")
             })
             .collect();
-        Signer { macs }
+        Signer { macs, deflater: RefCell::new(None) }
+    }
+
+    /// zlib-compresses `input` with the reused deflater; `None` if miniz reports a failure.
+    fn deflate(&self, mut input: &[u8]) -> Option<Vec<u8>> {
+        let mut slot = self.deflater.borrow_mut();
+        let deflater = slot.get_or_insert_with(|| {
+            Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(6, 1, 0)))
+        });
+        deflater.reset();
+        let mut output = vec![0; (input.len() / 2).max(64)];
+        let mut at = 0;
+        loop {
+            let (status, read, written) = compress(deflater, input, &mut output[at..], TDEFLFlush::Finish);
+            at += written;
+            match status {
+                TDEFLStatus::Done => {
+                    output.truncate(at);
+                    return Some(output);
+                }
+                TDEFLStatus::Okay if read <= input.len() => {
+                    input = &input[read..];
+                    if output.len() - at < 64 {
+                        output.resize(output.len() * 2, 0);
+                    }
+                }
+                _ => return None,
+            }
+        }
     }
 
     /// `Signer.signature(value)` with `SECRET_KEY`: 43 characters of unpadded base64url.
@@ -63,13 +99,16 @@ impl Signer {
     pub fn dumps<T: serde::Serialize + ?Sized>(&self, obj: &T, timestamp: i64) -> String {
         let json = to_ascii_json(obj);
         let mut out = String::with_capacity(json.len() * 4 / 3 + 60);
-        // Compress only when it saves at least 2 bytes, exactly as Django decides.
-        let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&json, 6);
-        if compressed.len() < json.len().saturating_sub(1) {
-            out.push('.');
-            URL_SAFE_NO_PAD.encode_string(&compressed, &mut out);
-        } else {
-            URL_SAFE_NO_PAD.encode_string(&json, &mut out);
+        // Django compresses whenever that saves at least 2 bytes; setting up a deflater
+        // costs far more than a small session, and Django reads either form, so small
+        // sessions are stored as they are. Larger ones follow Django's rule.
+        let compressed = (json.len() >= COMPRESS_MIN_BYTES).then(|| self.deflate(&json)).flatten();
+        match compressed {
+            Some(z) if z.len() < json.len() - 1 => {
+                out.push('.');
+                URL_SAFE_NO_PAD.encode_string(&z, &mut out);
+            }
+            _ => URL_SAFE_NO_PAD.encode_string(&json, &mut out),
         }
         out.push(':');
         out.push_str(&b62_encode(timestamp));
@@ -101,8 +140,13 @@ impl Signer {
             )
             .map_err(|_| DecodeError::Malformed("bad or oversized zlib stream"))?;
         }
-        // Django decodes the JSON bytes as latin-1 (every byte is one character).
-        let text: String = data.iter().map(|&b| b as char).collect();
+        // Django decodes the JSON bytes as latin-1 (every byte is one character); for ASCII,
+        // which is all Django ever writes, that is the bytes as they are.
+        let text = if data.is_ascii() {
+            String::from_utf8(data).expect("ASCII is UTF-8")
+        } else {
+            data.iter().map(|&b| b as char).collect()
+        };
         serde_json::from_str(&text)
             .or_else(|_| serde_json::from_str(&python_json_to_strict(&text)?))
             .map_err(|_| DecodeError::Malformed("bad JSON"))
@@ -325,9 +369,15 @@ mod tests {
             ".eJyrVkrKTFeyUkpMSh5FRCKlWgAxkXXF:1r31eq:1OfF35hLh0vaS1p5ku3bJHk1pyrIHhAnxZwDB6xuHHc";
         let big = json!({"big": "abc".repeat(100)});
         assert_eq!(signer().loads(django).unwrap(), big);
+        // 310 bytes of JSON: below our compression threshold, so stored as it is.
         let ours = signer().dumps(&big, T);
-        assert!(ours.starts_with(".eJ"), "{ours}");
+        assert!(ours.starts_with("eyJ"), "{ours}");
         assert_eq!(signer().loads(&ours).unwrap(), big);
+        // From 1 KiB on, Django's rule: compressed when it saves 2 bytes or more.
+        let bigger = json!({"big": "abc".repeat(400)});
+        let ours = signer().dumps(&bigger, T);
+        assert!(ours.starts_with(".eJ"), "{ours}");
+        assert_eq!(signer().loads(&ours).unwrap(), bigger);
     }
 
     #[test]
@@ -356,15 +406,27 @@ mod tests {
     }
 
     #[test]
-    fn compression_threshold_is_two_bytes() {
-        // Find JSON values around the boundary and check the rule directly.
-        for n in 0..64 {
+    fn compression_threshold() {
+        // Below 1 KiB never compressed (Django would compress most of these).
+        for n in [0, 20, 100, 500, 1000 - 10] {
             let v = json!({ "k": "a".repeat(n) });
+            assert!(to_ascii_json(&v).len() < COMPRESS_MIN_BYTES);
+            assert!(!signer().dumps(&v, T).starts_with('.'), "n={n}");
+        }
+        // From 1 KiB on, Django's rule: compressed when that saves at least 2 bytes; the
+        // reused deflater gives the same stream as a fresh one every time.
+        let s = signer();
+        // (Printable ASCII always saves something under Huffman coding, so every JSON of
+        // that size is compressed in practice.)
+        for n in [1100, 3000, 1100, 20_000] {
+            let text: String = (0..n).map(|i| char::from(b'!' + ((i * 7919 + i / 3) % 90) as u8)).collect();
+            let v = json!({ "k": text });
             let json = to_ascii_json(&v);
             let z = miniz_oxide::deflate::compress_to_vec_zlib(&json, 6);
-            let signed = signer().dumps(&v, T);
+            assert_eq!(s.deflate(&json).unwrap(), z);
+            let signed = s.dumps(&v, T);
             assert_eq!(signed.starts_with('.'), z.len() + 1 < json.len(), "n={n}");
-            assert_eq!(signer().loads(&signed).unwrap(), v);
+            assert_eq!(s.loads(&signed).unwrap(), v);
         }
     }
 

@@ -226,12 +226,6 @@ mod imp {
                 return Err(io::Error::new(io::ErrorKind::InvalidInput, "`..` below a preopen"));
             }
             if rest.is_empty() {
-                // The preopen itself. Check it is a directory we can list, as jco needs
-                // listing to go through a descriptor opened with `open-at(".")`.
-                let probe = preopen
-                    .open_at(PathFlags::empty(), ".", OpenFlags::DIRECTORY, DescriptorFlags::READ)
-                    .map_err(to_io)?;
-                drop(probe);
                 return Ok(Dir { fd: preopen });
             }
             let fd = preopen
@@ -255,14 +249,13 @@ mod imp {
             if stat.size > limit {
                 return Ok(Contents { bytes: None, mtime });
             }
+            // Session files are replaced by rename, never written in place, so the size
+            // from stat is the size to read: usually one call (no extra call to see EOF).
             let mut bytes = Vec::with_capacity(stat.size as usize);
-            loop {
-                let want = (limit + 1 - bytes.len() as u64).min(1 << 20);
+            while (bytes.len() as u64) < stat.size {
+                let want = (stat.size - bytes.len() as u64).min(1 << 20);
                 let (chunk, eof) = file.read(want, bytes.len() as u64).map_err(to_io)?;
                 bytes.extend_from_slice(&chunk);
-                if bytes.len() as u64 > limit {
-                    return Ok(Contents { bytes: None, mtime });
-                }
                 if eof || chunk.is_empty() {
                     break;
                 }

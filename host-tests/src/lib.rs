@@ -18,8 +18,10 @@
 
 use std::path::{Path, PathBuf};
 use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+pub mod bench;
 
 mod bindings {
     wasmtime::component::bindgen!({ path: "../wit", world: "file-sessions" });
@@ -100,7 +102,27 @@ pub type Result<T, E = HostError> = std::result::Result<T, E>;
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: MemoryLimit,
+}
+
+/// Caps linear memory and remembers the largest size the guest reached.
+struct MemoryLimit {
+    limit: usize,
+    peak: usize,
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimit {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            return Ok(false);
+        }
+        self.peak = self.peak.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 10_000)
+    }
 }
 
 impl WasiView for HostState {
@@ -218,7 +240,7 @@ impl Runtime {
             // avoids a thread-pool hop per call.
             .allow_blocking_current_thread(true)
             .build();
-        let limits = StoreLimitsBuilder::new().memory_size(tenant.memory_limit).build();
+        let limits = MemoryLimit { limit: tenant.memory_limit, peak: 0 };
         let mut store = Store::new(&self.engine, HostState { wasi, table: ResourceTable::new(), limits });
         store.limiter(|s| &mut s.limits);
         let api = self.pre.instantiate(&mut store)?;
@@ -298,6 +320,11 @@ impl Guest {
     /// `SessionStore.clear_expired()`.
     pub fn clear_expired(&mut self) -> Result<ClearReport> {
         Ok(self.api.file_sessions_store_store().call_clear_expired(&mut self.store)??)
+    }
+
+    /// The largest linear memory the guest has had, in bytes.
+    pub fn peak_memory(&self) -> usize {
+        self.store.data().limits.peak
     }
 
     /// The wasmtime store (for fuel, epochs, memory statistics).

@@ -20,6 +20,8 @@ Commands:
   delete KEY             Delete the session
   clear-expired          Delete expired sessions and stale leftovers; print the counts
   demo                   A short walk through create, load, save, expiry and clear-expired
+  bench [OPTIONS]        Measure latency: the component, an instance per request, native
+                         Rust and (with --django) real Django, on DIR (default: .)
 
 Options:
   --dir DIR    The session directory, preopened for the component (default ./sessions,
@@ -42,6 +44,8 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ("delete", "KEY", "Deletes the session's file (nothing to do when it is missing)."),
     ("clear-expired", "", "Deletes expired sessions, temporary files of interrupted saves older than an hour and empty placeholders older than SESSION_COOKIE_AGE. Prints the counts as JSON."),
     ("demo", "", "Walks through create, load, save, expiry and clear-expired on DIR, printing each step."),
+    ("bench", "[--n N] [--rounds R] [--clear-sizes 1000,10000,100000] [--django] [--json] [--svg FILE]",
+     "Measures median and p99 latency of create, save, load, exists, delete and clear-expired (per file, over directories of the given sizes with half the sessions expired) in a fresh subdirectory of DIR (default: the current directory): the component on a warm instance, on a fresh instance per operation, and the same Rust compiled natively; with --django also real Django 5.2.19 (from the test virtualenv, created if missing). Prints a table with the ratios, or one JSON object with --json; --svg writes a chart. Build with --release for meaningful figures."),
 ];
 
 /// Why the command failed, and so its exit status.
@@ -81,15 +85,15 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Vec<String>) -> Result<(), Failure> {
-    let mut dir = PathBuf::from("sessions");
+    let mut dir: Option<PathBuf> = None;
     let mut help = false;
     let mut words = Vec::new();
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "-h" | "--help" => help = true,
-            "--dir" => dir = it.next().ok_or_else(|| Failure::Usage("--dir needs a directory".into()))?.into(),
-            s if s.starts_with("--dir=") => dir = s["--dir=".len()..].into(),
+            "--dir" => dir = Some(it.next().ok_or_else(|| Failure::Usage("--dir needs a directory".into()))?.into()),
+            s if s.starts_with("--dir=") => dir = Some(s["--dir=".len()..].into()),
             s if s.starts_with('-') && s.len() > 1 && words.is_empty() => {
                 return Err(Failure::Usage(format!("unknown option {s}")));
             }
@@ -120,8 +124,10 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
     match name {
         "create" | "load" | "exists" | "delete" => arity(usize::from(name != "create"), 1)?,
         "save" => arity(2, 2)?,
+        "bench" => return bench(dir.unwrap_or_else(|| PathBuf::from(".")), rest),
         _ => arity(0, 0)?,
     }
+    let dir = dir.unwrap_or_else(|| PathBuf::from("sessions"));
 
     let mut guest = open(&dir)?;
     let arg = |i: usize| rest.get(i).map(String::as_str);
@@ -167,6 +173,58 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
         }
         "demo" => demo(&mut guest, &dir)?,
         _ => unreachable!("every command is matched above"),
+    }
+    Ok(())
+}
+
+/// `sessions bench`.
+fn bench(dir: PathBuf, args: &[String]) -> Result<(), Failure> {
+    use file_sessions_host::bench;
+    let mut opts = bench::Options { dir, n: 2000, rounds: 5, clear_sizes: vec![1000, 10000, 100000], django_python: None };
+    let (mut json, mut svg, mut django) = (false, None, false);
+    let mut it = args.iter();
+    let number = |v: Option<&String>, what: &str| -> Result<usize, Failure> {
+        v.and_then(|v| v.parse().ok()).filter(|&n| n > 0).ok_or_else(|| Failure::Usage(format!("{what} needs a positive number")))
+    };
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--n" => opts.n = number(it.next(), "--n")?,
+            "--rounds" => opts.rounds = number(it.next(), "--rounds")?,
+            "--clear-sizes" => {
+                let list = it.next().ok_or_else(|| Failure::Usage("--clear-sizes needs a list".into()))?;
+                opts.clear_sizes = list
+                    .split(',')
+                    .map(|m| m.trim().parse().ok().filter(|&m: &usize| m > 0))
+                    .collect::<Option<Vec<usize>>>()
+                    .ok_or_else(|| Failure::Usage("--clear-sizes takes numbers like 1000,10000".into()))?;
+            }
+            "--django" => django = true,
+            "--json" => json = true,
+            "--svg" => svg = Some(PathBuf::from(it.next().ok_or_else(|| Failure::Usage("--svg needs a file".into()))?)),
+            other => return Err(Failure::Usage(format!("bench: unknown argument {other:?}"))),
+        }
+    }
+    if django {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let out = std::process::Command::new("bash")
+            .arg(root.join("host-tests/django/ensure-venv.sh"))
+            .arg(root.join("target/django-venv"))
+            .output()
+            .map_err(|e| Failure::Failed(format!("io: running ensure-venv.sh: {e}")))?;
+        let python = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().to_owned();
+        if !out.status.success() || python.is_empty() {
+            return Err(Failure::Failed(format!("io: no Django virtualenv: {}", String::from_utf8_lossy(&out.stderr))));
+        }
+        opts.django_python = Some(PathBuf::from(python));
+    }
+    let report = bench::run(&opts)?;
+    if let Some(path) = svg {
+        std::fs::write(&path, bench::svg(&report)).map_err(|e| io_failure("cannot write", &path, e))?;
+    }
+    if json {
+        println!("{report}");
+    } else {
+        print!("{}", bench::table(&report));
     }
     Ok(())
 }
