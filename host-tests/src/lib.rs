@@ -234,11 +234,12 @@ impl Runtime {
     /// A fresh instance for `tenant`, with its directory preopened read-write.
     pub fn instantiate(&self, tenant: &Tenant) -> Result<Guest> {
         let wasi = WasiCtxBuilder::new()
+            // The guest's filesystem calls are short; running them on the calling thread
+            // avoids a thread-pool hop per call. It must come before `preopened_dir`: each
+            // preopen takes the setting in force when it is added.
+            .allow_blocking_current_thread(true)
             .preopened_dir(&tenant.dir, &tenant.guest_path, tenant.perms)?
             .envs(&tenant.env)
-            // The guest's filesystem calls are short; running them on the calling thread
-            // avoids a thread-pool hop per call.
-            .allow_blocking_current_thread(true)
             .build();
         let limits = MemoryLimit { limit: tenant.memory_limit, peak: 0 };
         let mut store = Store::new(&self.engine, HostState { wasi, table: ResourceTable::new(), limits });
@@ -449,3 +450,5 @@ impl Guest {
         self.get_expiry_date_with(s, None, None)
     }
 }
+
+
