@@ -57,7 +57,8 @@ fn parse_object(text: &str) -> Result<Data, Error> {
 }
 
 fn to_json(value: &Value) -> String {
-    value.to_string()
+    // serde_json's writer, not `Display` (which goes through `fmt` and is slower).
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 fn parse_instant(text: &str) -> Result<DateTime, Error> {
@@ -137,7 +138,7 @@ impl wit::GuestSessionStore for SessionStore {
     }
 
     fn load(&self) -> WitResult<String> {
-        self.with(|s| Ok(to_json(&Value::Object(s.load()?))))
+        self.with(|s| Ok(serde_json::to_string(&s.load()?).unwrap_or_default()))
     }
     fn create(&self) -> WitResult<()> {
         self.with(|s| s.create())

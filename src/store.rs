@@ -108,7 +108,10 @@ impl FileStore {
         if !key::has_valid_chars(key) {
             return Err(Error::InvalidSessionKey("Invalid characters in session key".into()));
         }
-        Ok(format!("{}{key}", self.settings.cookie_name))
+        let mut name = String::with_capacity(self.settings.cookie_name.len() + key.len());
+        name.push_str(&self.settings.cookie_name);
+        name.push_str(key);
+        Ok(name)
     }
 
     fn new_key() -> Result<String> {
