@@ -145,3 +145,27 @@ fn generated_secret_is_kept_private_and_reused() {
     let other = Command::new(SESSIONS).arg("--dir").arg(&dir).args(["load", &key]).env("SECRET_KEY", "another").output().unwrap();
     assert_eq!(stdout(&other), "{}");
 }
+
+/// `sessions bench --json` prints one JSON object of the documented shape, every figure a
+/// positive number, with real Django's side included (tiny sizes: this checks the
+/// benchmark's plumbing, not speed).
+#[test]
+fn bench_prints_the_documented_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sessions(dir.path(), &["bench", "--n", "20", "--rounds", "1", "--clear-sizes", "10,30", "--django", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(report["filesystem"].is_string());
+    assert_eq!(report["n"], 20);
+    for op in ["create", "save", "load", "exists", "delete", "clear_expired"] {
+        for way in ["component", "fresh_instance", "native", "django"] {
+            let v = report["ops"][op][way].as_f64().unwrap_or_else(|| panic!("ops.{op}.{way} in {report}"));
+            assert!(v > 0.0, "ops.{op}.{way} = {v}");
+        }
+    }
+    assert!(report["clear_expired_per_file_by_size"]["30"]["native"].as_f64().unwrap() > 0.0);
+    assert!(report["request"]["fresh_instance"].as_f64().unwrap() > 0.0);
+    assert!(report["memory"]["guest_peak_linear_memory_bytes"].as_u64().unwrap() > 0);
+    // Nothing is left behind in the directory it was given.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
