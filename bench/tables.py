@@ -70,7 +70,39 @@ def tables(report):
     return "\n".join(out)
 
 
+def targets(report):
+    """The issue's targets, checked against one report (the tmpfs run)."""
+    ops = report["ops"]
+    rows = []
+
+    def row(what, value, goal, met):
+        rows.append(f"| {what} | {value} | {goal} | {'met' if met else '**not met**'} |")
+
+    for op, goal in [("load", 5), ("save", 3), ("create", 6), ("clear_expired", 4), ("exists", 4)]:
+        r = ratio(ops[op].get("django"), ops[op]["component"])
+        row(f"{op}: Django ÷ component", f"{cell(r)}×", f"≥ {goal}×", r is not None and r >= goal)
+    for op in OPS:
+        r = ratio(ops[op]["component"], ops[op]["native"])
+        row(f"{op}: component ÷ native", f"{cell(r)}×", "≤ 1.3×", r <= 1.3)
+    req = report["request"]
+    r = ratio(req["fresh_instance"], req["component"])
+    row("request: fresh instance ÷ warm", f"{cell(r)}×", "≤ 1.5×", r <= 1.5)
+    by = {int(m): o for m, o in report["clear_expired_per_file_by_size"].items()}
+    lo, hi = by[min(by)]["component"], by[max(by)]["component"]
+    r = ratio(hi, lo)
+    row(f"clear_expired per file, {max(by):,} ÷ {min(by):,} files", f"{cell(r)}×", "≈ 1× (linear)", r <= 1.5)
+    kb = report["wasm_bytes"] / 1000
+    row("portable .wasm", f"{kb:.0f} KB", "≤ 200 KB", kb <= 200)
+    return "\n".join(["| target | measured | goal | |", "|---|---:|---:|---|"] + rows) + "\n"
+
+
 if __name__ == "__main__":
+    reports = []
     for path in sys.argv[1:]:
         with open(path) as f:
-            print(tables(json.load(f)))
+            reports.append(json.load(f))
+    if reports:
+        print("#### Targets (from the first report)\n")
+        print(targets(reports[0]))
+    for report in reports:
+        print(tables(report))
