@@ -196,7 +196,7 @@ impl Stored {
                 Some(0) => Stored::Default,
                 Some(i) => Stored::Seconds(i),
                 None => match n.as_f64() {
-                    Some(f) if f == 0.0 => Stored::Default,
+                    Some(0.0) => Stored::Default, // also -0.0
                     Some(f) if f.is_finite() => Stored::Seconds(f.floor() as i64),
                     _ => Stored::Invalid,
                 },

@@ -372,7 +372,7 @@ fn clear_expired_removes_old_temp_files_and_stale_placeholders() {
     write(&format!("sessionid{k}_out_toolong12"), data.as_bytes(), 7200); // 9 chars
     write(&format!("sessionid{k}_out_UPPER123"), data.as_bytes(), 7200); // uppercase
     write(&format!("sessionid{k}_out_dash-123"), data.as_bytes(), 7200); // '-'
-    write(&format!("sessionidABC_out_abcdefgh"), data.as_bytes(), 7200); // bad key part
+    write("sessionidABC_out_abcdefgh", data.as_bytes(), 7200); // bad key part
     write(&format!("other{k}_out_abcdefgh"), data.as_bytes(), 7200); // another prefix: not scanned
     // Empty placeholders (Django's, left by a crashed or concurrent create).
     write(&format!("sessionid{}", key(1)), b"", COOKIE_AGE + 5); // removed
@@ -444,10 +444,8 @@ fn create_never_shows_an_empty_file() {
                         continue; // being written: not a session name
                     }
                     looks += 1;
-                    if let Ok(meta) = entry.metadata() {
-                        if meta.len() == 0 {
-                            empties.push(name);
-                        }
+                    if entry.metadata().is_ok_and(|meta| meta.len() == 0) {
+                        empties.push(name);
                     }
                 }
             }
