@@ -23,9 +23,25 @@ pub const SALT: &str = "django.contrib.sessions.SessionStore";
 /// JSON shorter than this is stored uncompressed (see [`Signer::dumps`]).
 pub const COMPRESS_MIN_BYTES: usize = 1024;
 
-/// Upper bound on the inflated size of a compressed payload. Django has none (the
-/// signature check is its only zip-bomb guard); we cap memory per load.
-pub const MAX_INFLATED_BYTES: usize = 8 * 1024 * 1024;
+/// Largest session JSON read or written (after inflating, before base64). A parsed JSON
+/// value can take some 40 times its text in memory (long lists of small numbers), so this
+/// keeps any load well inside the host's 64 MiB memory cap. Django has no cap (for
+/// compressed payloads the signature check is its only zip-bomb guard).
+pub const MAX_JSON_BYTES: usize = 1 << 20;
+
+/// Deepest nesting of arrays and objects stored, the session object included: serde_json
+/// refuses deeper text when reading (its recursion limit), so deeper data is refused when
+/// writing instead of being written and then lost.
+pub const MAX_DEPTH: usize = 127;
+
+/// Why data cannot be encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EncodeError {
+    /// The JSON would be larger than [`MAX_JSON_BYTES`] (its size is given).
+    TooLarge(usize),
+    /// Nested deeper than [`MAX_DEPTH`].
+    TooDeep,
+}
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -97,18 +113,34 @@ impl Signer {
 
     /// `signing.dumps(obj, salt=SALT, compress=True)` at `timestamp` (Unix seconds).
     pub fn dumps<T: serde::Serialize + ?Sized>(&self, obj: &T, timestamp: i64) -> String {
-        let json = to_ascii_json(obj);
+        self.sign_json(&serialize(obj).0, timestamp)
+    }
+
+    /// [`dumps`](Self::dumps), refusing what could not be read back: JSON over
+    /// [`MAX_JSON_BYTES`] or nested deeper than [`MAX_DEPTH`].
+    pub fn dumps_checked<T: serde::Serialize + ?Sized>(&self, obj: &T, timestamp: i64) -> Result<String, EncodeError> {
+        let (json, depth) = serialize(obj);
+        if depth > MAX_DEPTH {
+            return Err(EncodeError::TooDeep);
+        }
+        if json.len() > MAX_JSON_BYTES {
+            return Err(EncodeError::TooLarge(json.len()));
+        }
+        Ok(self.sign_json(&json, timestamp))
+    }
+
+    fn sign_json(&self, json: &[u8], timestamp: i64) -> String {
         let mut out = String::with_capacity(json.len() * 4 / 3 + 60);
         // Django compresses whenever that saves at least 2 bytes; setting up a deflater
         // costs far more than a small session, and Django reads either form, so small
         // sessions are stored as they are. Larger ones follow Django's rule.
-        let compressed = (json.len() >= COMPRESS_MIN_BYTES).then(|| self.deflate(&json)).flatten();
+        let compressed = (json.len() >= COMPRESS_MIN_BYTES).then(|| self.deflate(json)).flatten();
         match compressed {
             Some(z) if z.len() < json.len() - 1 => {
                 out.push('.');
                 URL_SAFE_NO_PAD.encode_string(&z, &mut out);
             }
-            _ => URL_SAFE_NO_PAD.encode_string(&json, &mut out),
+            _ => URL_SAFE_NO_PAD.encode_string(json, &mut out),
         }
         out.push(':');
         out.push_str(&b62_encode(timestamp));
@@ -134,11 +166,10 @@ impl Signer {
         };
         let mut data = b64_decode_lenient(payload).ok_or(DecodeError::Malformed("bad base64"))?;
         if compressed {
-            data = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(
-                &data,
-                MAX_INFLATED_BYTES,
-            )
-            .map_err(|_| DecodeError::Malformed("bad or oversized zlib stream"))?;
+            data = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(&data, MAX_JSON_BYTES)
+                .map_err(|_| DecodeError::Malformed("bad or oversized zlib stream"))?;
+        } else if data.len() > MAX_JSON_BYTES {
+            return Err(DecodeError::Malformed("oversized payload"));
         }
         // Django decodes the JSON bytes as latin-1 (every byte is one character); for ASCII,
         // which is all Django ever writes, that is the bytes as they are.
@@ -305,18 +336,58 @@ fn b62_is_valid(s: &str) -> bool {
 /// `json.dumps(obj, separators=(",", ":"))` with Python's defaults: insertion order,
 /// `ensure_ascii` escaping (lowercase `\uXXXX`, surrogate pairs above the BMP).
 pub fn to_ascii_json<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128);
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, AsciiFormatter);
-    serde::Serialize::serialize(value, &mut ser).expect("serializing a Value into memory");
-    out
+    serialize(value).0
+}
+
+/// [`to_ascii_json`] and the nesting depth it reached.
+fn serialize<T: serde::Serialize + ?Sized>(value: &T) -> (Vec<u8>, usize) {
+    let mut out = Vec::with_capacity(256);
+    let mut formatter = AsciiFormatter { depth: 0, max_depth: 0 };
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, &mut formatter);
+    // Writing JSON values into memory cannot fail (their keys are strings).
+    let _ = serde::Serialize::serialize(value, &mut ser);
+    (out, formatter.max_depth)
 }
 
 /// serde_json's compact formatter, plus Python's `ensure_ascii`. serde_json already writes
 /// `"`, `\` and control characters as Python does (`\n`, `\u001f`, ...); what reaches
-/// `write_string_fragment` unescaped is printable ASCII or what lies beyond it.
-struct AsciiFormatter;
+/// `write_string_fragment` unescaped is printable ASCII or what lies beyond it. It also
+/// measures the nesting depth on the way, for free.
+struct AsciiFormatter {
+    depth: usize,
+    max_depth: usize,
+}
 
-impl serde_json::ser::Formatter for AsciiFormatter {
+impl AsciiFormatter {
+    fn open<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, bracket: &[u8]) -> std::io::Result<()> {
+        self.depth += 1;
+        self.max_depth = self.max_depth.max(self.depth);
+        writer.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, bracket: &[u8]) -> std::io::Result<()> {
+        self.depth -= 1;
+        writer.write_all(bracket)
+    }
+}
+
+impl serde_json::ser::Formatter for &mut AsciiFormatter {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.open(writer, b"[")
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.close(writer, b"]")
+    }
+
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.open(writer, b"{")
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.close(writer, b"}")
+    }
+
     fn write_string_fragment<W: ?Sized + std::io::Write>(
         &mut self,
         writer: &mut W,
@@ -517,8 +588,32 @@ mod tests {
     }
 
     #[test]
+    fn what_cannot_be_read_back_is_not_written() {
+        let nest = |depth: usize| -> Value {
+            serde_json::from_str(&format!("{}{}", "[".repeat(depth), "]".repeat(depth))).unwrap()
+        };
+        // The session object plus 126 levels: the deepest that loads again.
+        let ok = json!({ "deep": nest(MAX_DEPTH - 1) });
+        let signed = signer().dumps_checked(&ok, T).unwrap();
+        assert_eq!(signer().loads(&signed).unwrap(), ok);
+        let deep = json!({ "deep": nest(MAX_DEPTH) });
+        assert_eq!(signer().dumps_checked(&deep, T), Err(EncodeError::TooDeep));
+        assert!(signer().loads(&signer().dumps(&deep, T)).is_err(), "indeed unreadable");
+        // Size: at most MAX_JSON_BYTES of JSON, compressed or not.
+        let big = json!({ "k": "a".repeat(MAX_JSON_BYTES) });
+        assert!(matches!(signer().dumps_checked(&big, T), Err(EncodeError::TooLarge(_))));
+        let fits = json!({ "k": "a".repeat(MAX_JSON_BYTES - 20) });
+        let signed = signer().dumps_checked(&fits, T).unwrap();
+        assert_eq!(signer().loads(&signed).unwrap(), fits);
+        // Uncompressed payloads over the cap are refused on reading too.
+        let value = format!("{}:1r31eq", URL_SAFE_NO_PAD.encode(to_ascii_json(&big)));
+        let s = format!("{value}:{}", signer().signature(&value));
+        assert!(matches!(signer().loads(&s), Err(DecodeError::Malformed(_))));
+    }
+
+    #[test]
     fn zip_bomb_is_capped() {
-        let huge = vec![b' '; MAX_INFLATED_BYTES + 10];
+        let huge = vec![b' '; MAX_JSON_BYTES + 10];
         let z = miniz_oxide::deflate::compress_to_vec_zlib(&huge, 9);
         let value = format!(".{}:1r31eq", URL_SAFE_NO_PAD.encode(&z));
         let s = format!("{value}:{}", signer().signature(&value));

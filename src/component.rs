@@ -46,6 +46,14 @@ impl From<Error> for wit::Error {
 type WitResult<T> = Result<T, wit::Error>;
 
 fn parse_json(text: &str) -> Result<Value, Error> {
+    // Nothing bigger could be saved anyway; refuse it before building it in memory.
+    if text.len() > crate::codec::MAX_JSON_BYTES {
+        return Err(Error::InvalidValue(format!(
+            "{} bytes of JSON; the limit is {}",
+            text.len(),
+            crate::codec::MAX_JSON_BYTES
+        )));
+    }
     serde_json::from_str(text).map_err(|e| Error::InvalidValue(format!("not valid JSON: {e}")))
 }
 

@@ -79,14 +79,12 @@ mod imp {
         /// symlink in its place.
         pub fn read(&self, name: &str, limit: u64) -> io::Result<Contents> {
             let path = self.path.join(name);
-            if fs::symlink_metadata(&path)?.file_type().is_symlink() {
-                return Err(io::Error::new(io::ErrorKind::InvalidInput, "a symlink"));
+            // Checked before opening: not a symlink, and not a FIFO (opening one blocks).
+            if !fs::symlink_metadata(&path)?.is_file() {
+                return Err(io::Error::new(io::ErrorKind::IsADirectory, "not a regular file"));
             }
             let mut file = File::open(&path)?;
             let meta = file.metadata()?;
-            if !meta.is_file() {
-                return Err(io::Error::new(io::ErrorKind::IsADirectory, "not a regular file"));
-            }
             let mtime = mtime_of(&meta)?;
             if meta.len() > limit {
                 return Ok(Contents { bytes: None, mtime });
@@ -235,13 +233,10 @@ mod imp {
         }
 
         /// Reads a regular file whole (when at most `limit` bytes), without following a
-        /// symlink in its place: one open, one stat, then reads through the descriptor.
+        /// symlink in its place. The type is checked before opening, since opening a FIFO
+        /// would block until a writer appears. Four host calls: stat, open, one read, close.
         pub fn read(&self, name: &str, limit: u64) -> io::Result<Contents> {
-            let file = self
-                .fd
-                .open_at(PathFlags::empty(), name, OpenFlags::empty(), DescriptorFlags::READ)
-                .map_err(to_io)?;
-            let stat = file.stat().map_err(to_io)?;
+            let stat = self.fd.stat_at(PathFlags::empty(), name).map_err(to_io)?;
             if stat.type_ != DescriptorType::RegularFile {
                 return Err(io::Error::new(io::ErrorKind::IsADirectory, "not a regular file"));
             }
@@ -249,15 +244,27 @@ mod imp {
             if stat.size > limit {
                 return Ok(Contents { bytes: None, mtime });
             }
-            // Session files are replaced by rename, never written in place, so the size
-            // from stat is the size to read: usually one call (no extra call to see EOF).
-            let mut bytes = Vec::with_capacity(stat.size as usize);
-            while (bytes.len() as u64) < stat.size {
-                let want = (stat.size - bytes.len() as u64).min(1 << 20);
-                let (chunk, eof) = file.read(want, bytes.len() as u64).map_err(to_io)?;
-                bytes.extend_from_slice(&chunk);
-                if eof || chunk.is_empty() {
+            let file = self
+                .fd
+                .open_at(PathFlags::empty(), name, OpenFlags::empty(), DescriptorFlags::READ)
+                .map_err(to_io)?;
+            // Ask for one byte more than stat said: a file replaced since the stat (by a
+            // rename) shows up as a longer or shorter read and is then read to its end,
+            // never cut short. wasmtime-wasi hands out at most 64 KiB per read.
+            let mut bytes = Vec::with_capacity(stat.size as usize + 1);
+            loop {
+                let want = (stat.size + 1).saturating_sub(bytes.len() as u64).clamp(1, 64 * 1024);
+                let (chunk, _) = file.read(want, bytes.len() as u64).map_err(to_io)?;
+                if chunk.is_empty() {
                     break;
+                }
+                let short = (chunk.len() as u64) < want;
+                bytes.extend_from_slice(&chunk);
+                if bytes.len() as u64 > limit {
+                    return Ok(Contents { bytes: None, mtime });
+                }
+                if short && bytes.len() as u64 == stat.size {
+                    break; // all of it, as stat said: no extra call to see the end
                 }
             }
             Ok(Contents { bytes: Some(bytes), mtime })

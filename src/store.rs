@@ -4,7 +4,7 @@
 //! [`codec`](crate::codec). Every write goes to a temporary file first and is published
 //! with one atomic step, so readers see the old session or the new one, never a mix.
 
-use crate::codec::Signer;
+use crate::codec::{EncodeError, MAX_DEPTH, MAX_JSON_BYTES, Signer};
 use crate::dir::{self, Dir};
 use crate::error::{Error, Result};
 use crate::expiry::{self, is_expired};
@@ -15,9 +15,10 @@ use serde_json::Value;
 use std::io;
 use time::OffsetDateTime;
 
-/// Largest session file read, and written. Bigger files load as corrupt (`{}`) and bigger
-/// sessions are refused on save, so nothing is ever written that could not be read back.
-pub const MAX_FILE_BYTES: u64 = 12 * 1024 * 1024;
+/// Largest session file read: room for [`codec::MAX_JSON_BYTES`] of JSON in base64.
+/// Bigger files load as corrupt (`{}`); sessions too big or too deep to read back are
+/// refused on save, so nothing is ever written that could not be read back.
+pub const MAX_FILE_BYTES: u64 = (crate::codec::MAX_JSON_BYTES as u64) * 3 / 2;
 
 /// Age after which `clear_expired` treats a temporary file as left by an interrupted save.
 pub const TEMP_FILE_MAX_AGE: i64 = 60 * 60;
@@ -87,14 +88,14 @@ impl FileStore {
 
     /// `encode(session_dict)`, refusing what `load` could not read back.
     pub fn encode<T: serde::Serialize + ?Sized>(&self, data: &T) -> Result<String> {
-        let text = self.signer.dumps(data, expiry::now().unix_timestamp());
-        if text.len() as u64 > MAX_FILE_BYTES {
-            return Err(Error::InvalidValue(format!(
-                "the session encodes to {} bytes; the limit is {MAX_FILE_BYTES}",
-                text.len()
-            )));
-        }
-        Ok(text)
+        self.signer.dumps_checked(data, expiry::now().unix_timestamp()).map_err(|e| match e {
+            EncodeError::TooLarge(n) => Error::InvalidValue(format!(
+                "the session is {n} bytes of JSON; the limit is {MAX_JSON_BYTES}"
+            )),
+            EncodeError::TooDeep => {
+                Error::InvalidValue(format!("the session is nested deeper than {MAX_DEPTH} levels"))
+            }
+        })
     }
 
     /// `decode(session_data)`: `{}` for anything that does not verify or parse.

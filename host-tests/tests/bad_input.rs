@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::time::SystemTime;
 
-/// The store's `MAX_FILE_BYTES`: 12 MiB.
-const READ_CAP: usize = 12 * 1024 * 1024;
+/// The store's `MAX_FILE_BYTES` (1.5 MiB: 1 MiB of JSON in base64).
+const READ_CAP: usize = file_sessions::store::MAX_FILE_BYTES as usize;
 /// Django's default `SESSION_COOKIE_AGE`.
 const COOKIE_AGE: u64 = 1_209_600;
 /// A valid key (32 characters of `[a-z0-9]`).
@@ -377,7 +377,7 @@ fn make_bad_files() -> Vec<(&'static str, Vec<u8>)> {
         ("signed, nested 100,000 deep", sign_raw(&format!("{deep}:{ts}")).into_bytes()),
         ("signed zip bomb", bomb.into_bytes()),
     ];
-    v.push(("over the 12 MiB read cap, validly signed", over_cap_file()));
+    v.push(("over the read cap, validly signed", over_cap_file()));
     v
 }
 
@@ -449,9 +449,13 @@ fn test_fixtures_are_what_they_claim() {
     let v = signer().loads(&text).unwrap();
     assert_eq!(v["a"].as_str().unwrap().len(), 1 + 10_000 / 258 * 258);
     // The over-cap file verifies and holds an object.
-    let (_, big) = bad_files().iter().find(|f| f.0.starts_with("over the 12 MiB")).unwrap();
+    let (_, big) = bad_files().iter().find(|f| f.0.starts_with("over the read cap")).unwrap();
     assert_eq!(big.len(), READ_CAP + 1);
-    assert!(signer().loads(std::str::from_utf8(big).unwrap()).unwrap().is_object());
+    // (Its signature verifies; only the size keeps it out, in the codec as well.)
+    assert_eq!(
+        signer().loads(std::str::from_utf8(big).unwrap()),
+        Err(file_sessions::codec::DecodeError::Malformed("oversized payload"))
+    );
 }
 
 /// A correctly signed, uncompressed session file of exactly `READ_CAP + 1` bytes.
@@ -572,7 +576,7 @@ fn decode_never_traps_on_garbage() {
     let s = g.session(None).unwrap();
     for (what, bytes) in bad_files() {
         let Ok(text) = std::str::from_utf8(bytes) else { continue };
-        if what.starts_with("over the 12 MiB") {
+        if what.starts_with("over the read cap") {
             continue; // decode has no size cap of its own (Django's neither)
         }
         let expected = match *what {

@@ -565,7 +565,7 @@ fn component_edge_data_loads_in_django() {
     let mut g = env.guest();
     let mut cases = edge_cases();
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let noise: String = (0..300_000)
+    let noise: String = (0..100_000)
         .map(|_| {
             x ^= x << 13;
             x ^= x >> 7;
