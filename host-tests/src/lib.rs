@@ -33,8 +33,8 @@ pub use wit::{ClearReport, Error as StoreError, Expiry};
 /// The guest component this crate was built with.
 pub const GUEST_WASM: &str = env!("FILE_SESSIONS_WASM");
 
-/// Default cap on a guest's linear memory: sessions are capped at 12 MiB on disk and
-/// 8 MiB inflated, so 64 MiB leaves ample room and bounds what one tenant can take.
+/// Default cap on a guest's linear memory: sessions are capped at 1 MiB of JSON, which
+/// parses into well under this, and it bounds what one tenant can take.
 pub const DEFAULT_MEMORY_LIMIT: usize = 64 << 20;
 
 /// Why a call failed: the store said no, or the guest trapped (a bug: it never should).
