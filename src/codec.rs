@@ -34,6 +34,35 @@ pub const MAX_JSON_BYTES: usize = 1 << 20;
 /// writing instead of being written and then lost.
 pub const MAX_DEPTH: usize = 127;
 
+/// Most values (array elements, object members, containers) in one session. A parsed
+/// value takes up to a few hundred bytes of memory (a one-element list is a 32-byte value
+/// plus a 128-byte vector), so this, not the text size, is what bounds memory per load:
+/// 1 MiB of `[0],[0],...` would need some 64 MiB.
+pub const MAX_VALUES: usize = 100_000;
+
+/// An upper bound on the number of values in JSON text: its `[`, `{` and `,` outside
+/// strings. One linear scan, cheap next to parsing.
+pub fn count_values(text: &str) -> usize {
+    let (mut count, mut in_string, mut escaped) = (1, false, false);
+    for &b in text.as_bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b'[' | b'{' | b',' => count += 1,
+                _ => {}
+            }
+        }
+    }
+    count
+}
+
 /// Why data cannot be encoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EncodeError {
@@ -41,6 +70,8 @@ pub enum EncodeError {
     TooLarge(usize),
     /// Nested deeper than [`MAX_DEPTH`].
     TooDeep,
+    /// More than [`MAX_VALUES`] values.
+    TooMany,
 }
 
 type HmacSha256 = Hmac<Sha256>;
@@ -119,9 +150,12 @@ impl Signer {
     /// [`dumps`](Self::dumps), refusing what could not be read back: JSON over
     /// [`MAX_JSON_BYTES`] or nested deeper than [`MAX_DEPTH`].
     pub fn dumps_checked<T: serde::Serialize + ?Sized>(&self, obj: &T, timestamp: i64) -> Result<String, EncodeError> {
-        let (json, depth) = serialize(obj);
+        let (json, depth, values) = serialize(obj);
         if depth > MAX_DEPTH {
             return Err(EncodeError::TooDeep);
+        }
+        if values > MAX_VALUES {
+            return Err(EncodeError::TooMany);
         }
         if json.len() > MAX_JSON_BYTES {
             return Err(EncodeError::TooLarge(json.len()));
@@ -178,6 +212,9 @@ impl Signer {
         } else {
             data.iter().map(|&b| b as char).collect()
         };
+        if count_values(&text) > MAX_VALUES {
+            return Err(DecodeError::Malformed("too many values"));
+        }
         serde_json::from_str(&text)
             .or_else(|_| serde_json::from_str(&python_json_to_strict(&text)?))
             .map_err(|_| DecodeError::Malformed("bad JSON"))
@@ -339,14 +376,15 @@ pub fn to_ascii_json<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
     serialize(value).0
 }
 
-/// [`to_ascii_json`] and the nesting depth it reached.
-fn serialize<T: serde::Serialize + ?Sized>(value: &T) -> (Vec<u8>, usize) {
+/// [`to_ascii_json`], the nesting depth it reached and its number of values (counted as
+/// [`count_values`] counts them).
+fn serialize<T: serde::Serialize + ?Sized>(value: &T) -> (Vec<u8>, usize, usize) {
     let mut out = Vec::with_capacity(256);
-    let mut formatter = AsciiFormatter { depth: 0, max_depth: 0 };
+    let mut formatter = AsciiFormatter { depth: 0, max_depth: 0, values: 1 };
     let mut ser = serde_json::Serializer::with_formatter(&mut out, &mut formatter);
     // Writing JSON values into memory cannot fail (their keys are strings).
     let _ = serde::Serialize::serialize(value, &mut ser);
-    (out, formatter.max_depth)
+    (out, formatter.max_depth, formatter.values)
 }
 
 /// serde_json's compact formatter, plus Python's `ensure_ascii`. serde_json already writes
@@ -356,11 +394,13 @@ fn serialize<T: serde::Serialize + ?Sized>(value: &T) -> (Vec<u8>, usize) {
 struct AsciiFormatter {
     depth: usize,
     max_depth: usize,
+    values: usize,
 }
 
 impl AsciiFormatter {
     fn open<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, bracket: &[u8]) -> std::io::Result<()> {
         self.depth += 1;
+        self.values += 1;
         self.max_depth = self.max_depth.max(self.depth);
         writer.write_all(bracket)
     }
@@ -386,6 +426,24 @@ impl serde_json::ser::Formatter for &mut AsciiFormatter {
 
     fn end_object<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
         self.close(writer, b"}")
+    }
+
+    fn begin_array_value<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, first: bool) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            self.values += 1;
+            writer.write_all(b",")
+        }
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, first: bool) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            self.values += 1;
+            writer.write_all(b",")
+        }
     }
 
     fn write_string_fragment<W: ?Sized + std::io::Write>(
@@ -605,6 +663,15 @@ mod tests {
         let fits = json!({ "k": "a".repeat(MAX_JSON_BYTES - 20) });
         let signed = signer().dumps_checked(&fits, T).unwrap();
         assert_eq!(signer().loads(&signed).unwrap(), fits);
+        // Values: counted alike when writing and when reading.
+        let many = json!({ "a": vec![json!([0]); MAX_VALUES / 2] });
+        assert_eq!(count_values(&String::from_utf8(to_ascii_json(&many)).unwrap()), MAX_VALUES + 2);
+        assert_eq!(signer().dumps_checked(&many, T), Err(EncodeError::TooMany));
+        let unsigned = signer().dumps(&many, T);
+        assert_eq!(signer().loads(&unsigned), Err(DecodeError::Malformed("too many values")));
+        let fewer = json!({ "a": vec![json!([0]); MAX_VALUES / 2 - 2] });
+        assert_eq!(signer().loads(&signer().dumps_checked(&fewer, T).unwrap()).unwrap(), fewer);
+        assert_eq!(count_values(r#"{"a":"[,{,\"x","b":[1,{}]}"#), 6); // 5 outside strings, plus 1
         // Uncompressed payloads over the cap are refused on reading too.
         let value = format!("{}:1r31eq", URL_SAFE_NO_PAD.encode(to_ascii_json(&big)));
         let s = format!("{value}:{}", signer().signature(&value));

@@ -54,6 +54,9 @@ fn parse_json(text: &str) -> Result<Value, Error> {
             crate::codec::MAX_JSON_BYTES
         )));
     }
+    if crate::codec::count_values(text) > crate::codec::MAX_VALUES {
+        return Err(Error::InvalidValue(format!("more than {} values", crate::codec::MAX_VALUES)));
+    }
     serde_json::from_str(text).map_err(|e| Error::InvalidValue(format!("not valid JSON: {e}")))
 }
 

@@ -4,7 +4,7 @@
 //! [`codec`](crate::codec). Every write goes to a temporary file first and is published
 //! with one atomic step, so readers see the old session or the new one, never a mix.
 
-use crate::codec::{EncodeError, MAX_DEPTH, MAX_JSON_BYTES, Signer};
+use crate::codec::{EncodeError, MAX_DEPTH, MAX_JSON_BYTES, MAX_VALUES, Signer};
 use crate::dir::{self, Dir};
 use crate::error::{Error, Result};
 use crate::expiry::{self, is_expired};
@@ -94,6 +94,9 @@ impl FileStore {
             )),
             EncodeError::TooDeep => {
                 Error::InvalidValue(format!("the session is nested deeper than {MAX_DEPTH} levels"))
+            }
+            EncodeError::TooMany => {
+                Error::InvalidValue(format!("the session holds more than {MAX_VALUES} values"))
             }
         })
     }
