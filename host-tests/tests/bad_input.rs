@@ -623,7 +623,7 @@ fn non_json_values_are_invalid_value() {
     let mut g = env.guest();
     let s = saved_session(&env, &mut g);
     let before = snapshot(&env);
-    let deep = "[".repeat(100_000);
+    let deep = "[".repeat(50_000); // unclosed, and deeper than serde_json reads
     let mut inputs: Vec<&str> = NOT_JSON.to_vec();
     inputs.push(&deep);
     for &bad in &inputs {
