@@ -1,3 +1,4 @@
+#[macro_use]
 mod common;
 use common::*;
 
@@ -5,8 +6,8 @@ use common::*;
 // names the problem), never a trap, and never changes what is on disk.
 
 use file_sessions::codec::Signer;
-use file_sessions_host::{Expiry, Guest, HostError, SessionHandle, StoreError};
-use serde_json::{Value, json};
+use file_sessions_host::{Expiry, Guest, HostError, SessionHandle};
+use serde_json::json;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -17,53 +18,11 @@ const COOKIE_AGE: u64 = 1_209_600;
 /// A valid key (32 characters of `[a-z0-9]`).
 const KEY: &str = "k0k1k2k3k4k5k6k7k8k9kakbkckdkekf";
 
-/// Unwraps the expected store error variant and returns its text; anything else (success,
-/// another variant, a trap) fails the test with what actually came back.
-macro_rules! store_err {
-    ($result:expr, $variant:ident) => {
-        match $result {
-            Err(HostError::Store(StoreError::$variant(msg))) => msg,
-            other => panic!(
-                "{}: expected StoreError::{}, got {:?}",
-                stringify!($result),
-                stringify!($variant),
-                other.map(|_| ())
-            ),
-        }
-    };
-}
 
-fn now_unix() -> i64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64
-}
 
-fn signer() -> Signer {
-    Signer::new(SECRET, &[])
-}
 
-/// A correctly signed session file holding `value`.
-fn signed(value: &Value) -> String {
-    signer().dumps(value, now_unix())
-}
 
-/// `value + ":" + signature(value)`: a valid signature over arbitrary text.
-fn sign_raw(value: &str) -> String {
-    format!("{value}:{}", signer().signature(value))
-}
 
-/// Unpadded base64url, to build payloads by hand (uncompressed, no `.`).
-fn b64url(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len() * 4 / 3 + 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..chunk.len() + 1 {
-            out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
 
 /// Everything under the storage directory, recursively: relative name, bytes (none for a
 /// directory or symlink) and modification time.

@@ -1,3 +1,4 @@
+#[macro_use]
 mod common;
 use common::*;
 
@@ -7,41 +8,16 @@ use common::*;
 // removes orphaned temp files and stale placeholders and reports counts; 5. create publishes
 // with a hard link, so no empty placeholder is ever visible.
 
-use file_sessions::codec::Signer;
-use file_sessions_host::{ClearReport, Expiry, HostError, StoreError};
+use file_sessions_host::{ClearReport, Expiry};
 use serde_json::{Value, json};
 use std::path::Path;
-use std::time::SystemTime;
 
 /// Django's default `SESSION_COOKIE_AGE`.
 const COOKIE_AGE: u64 = 1_209_600;
 
-/// Unwraps the expected store error variant and returns its text.
-macro_rules! store_err {
-    ($result:expr, $variant:ident) => {
-        match $result {
-            Err(HostError::Store(StoreError::$variant(msg))) => msg,
-            other => panic!(
-                "{}: expected StoreError::{}, got {:?}",
-                stringify!($result),
-                stringify!($variant),
-                other.map(|_| ())
-            ),
-        }
-    };
-}
 
-fn now_unix() -> i64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64
-}
 
-fn signer() -> Signer {
-    Signer::new(SECRET, &[])
-}
 
-fn signed(value: &Value) -> String {
-    signer().dumps(value, now_unix())
-}
 
 /// A key for hand-written files: 32 characters of `[a-z0-9]`, distinct per `n`.
 fn key(n: u32) -> String {

@@ -20,7 +20,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The key Django signed with before the rotation (a `SECRET_KEY_FALLBACKS` entry).
 const FALLBACK: &str = "the-previous-secret-key, rotated out";
@@ -238,10 +237,6 @@ fn snapshot(env: &Env) -> BTreeMap<String, Vec<u8>> {
 
 fn read_text(path: &Path) -> String {
     String::from_utf8(std::fs::read(path).unwrap()).unwrap()
-}
-
-fn now_unix() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 /// Django's `b62_decode`.

@@ -9,6 +9,7 @@
 //! tests run `FUZZ_CASES` cases natively (default 2000) and a tenth of that through the
 //! component; set it higher for the long run.
 
+#[macro_use]
 mod common;
 mod instrumented;
 
@@ -41,37 +42,10 @@ fn report(check: &str, tried: &str, held: &str) {
     eprintln!("RELIABILITY | {check} | {tried} | {held}");
 }
 
-fn now_unix() -> i64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64
-}
 
-fn signer() -> Signer {
-    Signer::new(SECRET, &[])
-}
 
-/// A correctly signed session file holding `value`.
-fn signed(value: &Value) -> String {
-    signer().dumps(value, now_unix())
-}
 
-/// `value + ":" + signature(value)`: a valid signature over arbitrary text.
-fn sign_raw(value: &str) -> String {
-    format!("{value}:{}", signer().signature(value))
-}
 
-/// Unpadded base64url.
-fn b64url(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len() * 4 / 3 + 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..chunk.len() + 1 {
-            out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
 
 /// A signed session file whose payload is `json` (uncompressed), however deep or odd.
 fn signed_json_text(json: &str) -> String {

@@ -75,3 +75,54 @@ pub fn age_file(path: &Path, seconds_ago: u64) {
     let f = std::fs::File::options().write(true).open(path).unwrap();
     f.set_modified(t).unwrap();
 }
+
+/// Unwraps the expected store error variant and returns its text; anything else (success,
+/// another variant, a trap) fails the test with what actually came back.
+#[macro_export]
+macro_rules! store_err {
+    ($result:expr, $variant:ident) => {
+        match $result {
+            Err(file_sessions_host::HostError::Store(file_sessions_host::StoreError::$variant(msg))) => msg,
+            other => panic!(
+                "{}: expected StoreError::{}, got {:?}",
+                stringify!($result),
+                stringify!($variant),
+                other.map(|_| ())
+            ),
+        }
+    };
+}
+
+/// Now, in Unix seconds.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// The guest crate's signer, built natively, with the tests' secret.
+pub fn signer() -> file_sessions::codec::Signer {
+    file_sessions::codec::Signer::new(SECRET, &[])
+}
+
+/// A correctly signed session file holding `value`.
+pub fn signed(value: &Value) -> String {
+    signer().dumps(value, now_unix())
+}
+
+/// `value + ":" + signature(value)`: a valid signature over arbitrary text.
+pub fn sign_raw(value: &str) -> String {
+    format!("{value}:{}", signer().signature(value))
+}
+
+/// Unpadded base64url, to build payloads by hand (uncompressed, no `.`).
+pub fn b64url(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len() * 4 / 3 + 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..chunk.len() + 1 {
+            out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
