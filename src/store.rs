@@ -122,7 +122,7 @@ impl FileStore {
         key::generate().map_err(|e| Error::Io(format!("no randomness for a session key: {e}")))
     }
 
-    /// Reads a session file: one open, one stat, one read.
+    /// Reads a session file (stat, open, one read, close) and classifies it.
     fn find(&self, name: &str, now: OffsetDateTime) -> Found {
         let Ok(file) = self.dir.read(name, MAX_FILE_BYTES) else {
             return Found::Nothing;
