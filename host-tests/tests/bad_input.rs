@@ -24,29 +24,8 @@ const KEY: &str = "k0k1k2k3k4k5k6k7k8k9kakbkckdkekf";
 
 
 
-/// Everything under the storage directory, recursively: relative name, bytes (none for a
-/// directory or symlink) and modification time.
-fn snapshot(env: &Env) -> Vec<(String, Option<Vec<u8>>, SystemTime)> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Option<Vec<u8>>, SystemTime)>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            let name = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-            let bytes = meta.is_file().then(|| std::fs::read(&path).unwrap());
-            out.push((name, bytes, meta.modified().unwrap()));
-            if meta.is_dir() {
-                walk(root, &path, out);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(env.path(), env.path(), &mut out);
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
 fn assert_unchanged(env: &Env, before: &[(String, Option<Vec<u8>>, SystemTime)], what: &str) {
-    let after = snapshot(env);
+    let after = snapshot(env.path());
     let names = |s: &[(String, Option<Vec<u8>>, SystemTime)]| s.iter().map(|e| e.0.clone()).collect::<Vec<_>>();
     assert_eq!(names(&after), names(before), "{what}: the directory listing changed");
     for (a, b) in after.iter().zip(before) {
@@ -111,7 +90,7 @@ fn bad_char_keys_load_as_unknown_sessions() {
     for key in bad_char_keys() {
         let env = Env::new();
         plant(&env, &key);
-        let before = snapshot(&env);
+        let before = snapshot(env.path());
         let mut g = env.guest();
         let s = g.session(Some(&key)).unwrap();
         // The constructor keeps any key of 8+ characters (characters are checked when a
@@ -135,7 +114,7 @@ fn bad_char_keys_are_refused_by_exists_and_delete() {
     for key in bad_char_keys() {
         let env = Env::new();
         plant(&env, &key);
-        let before = snapshot(&env);
+        let before = snapshot(env.path());
         let mut g = env.guest();
         let s = g.session(None).unwrap();
         let msg = store_err!(g.exists(s, &key), InvalidSessionKey);
@@ -157,7 +136,7 @@ fn bad_char_keys_never_name_the_file_a_save_writes() {
     for key in bad_char_keys() {
         let env = Env::new();
         plant(&env, &key);
-        let before = snapshot(&env);
+        let before = snapshot(env.path());
         let mut g = env.guest();
         let long_enough = key.chars().count() >= 8;
 
@@ -205,7 +184,7 @@ fn short_and_empty_keys_mean_no_key() {
         if !key.is_empty() {
             std::fs::write(env.session_file(key), signed(&json!({"planted": true}))).unwrap();
         }
-        let before = snapshot(&env);
+        let before = snapshot(env.path());
         let mut g = env.guest();
         let s = g.session(Some(key)).unwrap();
         assert_eq!(g.session_key(s).unwrap(), None, "{key:?}");
@@ -221,7 +200,7 @@ fn short_and_empty_keys_mean_no_key() {
         g.save(s, true).unwrap();
         let new_key = g.session_key(s).unwrap().expect("a new key");
         assert_eq!(new_key.len(), 32);
-        let after: Vec<_> = snapshot(&env).into_iter().filter(|e| e.0 != format!("sessionid{new_key}")).collect();
+        let after: Vec<_> = snapshot(env.path()).into_iter().filter(|e| e.0 != format!("sessionid{new_key}")).collect();
         assert_eq!(after, before, "{key:?}");
     }
 }
@@ -231,7 +210,7 @@ fn ten_thousand_char_key_is_an_unknown_session() {
     let key = "a".repeat(10_000);
     let env = Env::new();
     std::fs::write(env.session_file(KEY), signed(&json!({"a": 1}))).unwrap();
-    let before = snapshot(&env);
+    let before = snapshot(env.path());
     let mut g = env.guest();
 
     let s = g.session(Some(&key)).unwrap();
@@ -438,7 +417,7 @@ fn bad_session_files_load_as_empty_and_stay_put() {
     for (what, bytes) in bad_files() {
         let env = Env::new();
         std::fs::write(env.session_file(KEY), bytes).unwrap();
-        let before = snapshot(&env);
+        let before = snapshot(env.path());
         let mut g = env.guest();
         let s = g.session(Some(KEY)).unwrap();
         assert_eq!(json(&g.load(s).unwrap()), json!({}), "{what}");
@@ -495,7 +474,7 @@ fn empty_placeholder_loads_as_live_empty_session() {
     std::fs::write(&path, b"").unwrap();
     // Even with an mtime older than the cookie age: Django skips the expiry check.
     age_file(&path, COOKIE_AGE + 5);
-    let before = snapshot(&env);
+    let before = snapshot(env.path());
     let mut g = env.guest();
     let s = g.session(Some(KEY)).unwrap();
     assert_eq!(json(&g.load(s).unwrap()), json!({}));
@@ -516,7 +495,7 @@ fn special_files_in_place_of_a_session() {
     std::os::unix::fs::symlink(env.session_file(other), env.session_file(link_key)).unwrap();
     let out_key = "2222222222222222";
     std::os::unix::fs::symlink("/etc/passwd", env.session_file(out_key)).unwrap();
-    let before = snapshot(&env);
+    let before = snapshot(env.path());
     let mut g = env.guest();
     for key in [KEY, link_key, out_key] {
         let s = g.session(Some(key)).unwrap();
@@ -581,7 +560,7 @@ fn non_json_values_are_invalid_value() {
     let env = Env::new();
     let mut g = env.guest();
     let s = saved_session(&env, &mut g);
-    let before = snapshot(&env);
+    let before = snapshot(env.path());
     let deep = "[".repeat(50_000); // unclosed, and deeper than serde_json reads
     let mut inputs: Vec<&str> = NOT_JSON.to_vec();
     inputs.push(&deep);
@@ -619,7 +598,7 @@ fn update_needs_an_object() {
     let env = Env::new();
     let mut g = env.guest();
     let s = saved_session(&env, &mut g);
-    let before = snapshot(&env);
+    let before = snapshot(env.path());
     for bad in ["[1,2]", "[]", "\"text\"", "1", "null", "true", "[{\"b\":2}]"] {
         let msg = store_err!(g.update(s, bad), InvalidValue);
         assert_eq!(msg, "expected a JSON object", "{bad}");
@@ -633,7 +612,7 @@ fn set_expiry_refuses_unparseable_and_naive_instants() {
     let env = Env::new();
     let mut g = env.guest();
     let s = saved_session(&env, &mut g);
-    let before = snapshot(&env);
+    let before = snapshot(env.path());
     for bad in ["", "tomorrow", "2030-13-01T00:00:00+00:00", "2030-02-30T00:00:00+00:00", "2030-01-01T25:00:00Z",
                 "2030-01-01T10:00:00+", "2030-01-01T10:00:00+24:00", "0000-01-01T00:00:00+00:00", "1700000000",
                 "2030-01-01T00:00:00\0+00:00"] {
@@ -666,7 +645,7 @@ fn missing_keys_are_key_errors() {
     let env = Env::new();
     let mut g = env.guest();
     let s = saved_session(&env, &mut g);
-    let before = snapshot(&env);
+    let before = snapshot(env.path());
     let msg = store_err!(g.remove(s, "missing"), KeyError);
     assert!(msg.contains("missing"), "{msg}");
     let msg = store_err!(g.pop(s, "missing", None), KeyError);
@@ -692,7 +671,7 @@ fn garbage_session_expiry_is_invalid_value_for_the_getters() {
     let env = Env::new();
     let mut g = env.guest();
     let s = saved_session(&env, &mut g);
-    let before = snapshot(&env);
+    let before = snapshot(env.path());
     for garbage in ["\"garbage\"", "\"2030-13-45T00:00:00+00:00\"", "[1]", "{\"a\":1}", "\"1700000000\""] {
         g.set(s, "_session_expiry", garbage).unwrap();
         let msg = store_err!(g.get_expiry_age(s), InvalidValue);
@@ -716,7 +695,7 @@ fn garbage_session_expiry_is_invalid_value_for_the_getters() {
 /// The constructor and `clear_expired` both fail with `ImproperlyConfigured`, the text names
 /// every `naming` string and never the secret, and nothing on disk changes.
 fn assert_misconfigured(env: &Env, naming: &[&str]) -> String {
-    let before = snapshot(env);
+    let before = snapshot(env.path());
     let mut g = env.guest();
     let msg = store_err!(g.session(None), ImproperlyConfigured);
     let msg_key = store_err!(g.session(Some(KEY)), ImproperlyConfigured);
@@ -792,7 +771,7 @@ fn settings_with_nul_bytes_are_refused_not_truncated() {
         eprintln!("case {name}={bad:?}");
         let mut env2 = Env::new();
         env2.tenant = env.tenant.clone().env(name, bad);
-        let before = snapshot(&env);
+        let before = snapshot(env.path());
         let mut g = runtime().instantiate(&env2.tenant).unwrap();
         let msg = store_err!(g.session(None), ImproperlyConfigured);
         assert!(msg.contains(name), "{name}={bad:?}: {msg}");
@@ -822,7 +801,7 @@ fn storage_path_problems_are_named() {
     ] {
         let mut env2 = Env::new();
         env2.tenant = env.tenant.clone().env("SESSION_FILE_PATH", &path);
-        let before = snapshot(&env);
+        let before = snapshot(env.path());
         let mut g = runtime().instantiate(&env2.tenant).unwrap();
         let msg = store_err!(g.session(None), ImproperlyConfigured);
         assert!(msg.contains("SESSION_FILE_PATH") && msg.contains(&format!("'{path}'")), "{path}: {msg}");

@@ -16,7 +16,6 @@ use common::*;
 
 use file_sessions_host::{Expiry, Guest, Tenant};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -230,23 +229,8 @@ fn component_load(g: &mut Guest, key: &str) -> (Value, Option<String>) {
     (data, after)
 }
 
-/// Every file in the directory with its contents.
-fn snapshot(env: &Env) -> BTreeMap<String, Vec<u8>> {
-    env.files().into_iter().map(|n| (n.clone(), std::fs::read(env.file(&n)).unwrap())).collect()
-}
-
 fn read_text(path: &Path) -> String {
     String::from_utf8(std::fs::read(path).unwrap()).unwrap()
-}
-
-/// Django's `b62_decode`.
-fn b62_decode(s: &str) -> i64 {
-    const ALPHABET: &str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let (sign, digits) = match s.strip_prefix('-') {
-        Some(rest) => (-1, rest),
-        None => (1, s),
-    };
-    sign * digits.chars().fold(0i64, |n, c| n * 62 + ALPHABET.find(c).expect("base62 digit") as i64)
 }
 
 /// A signed session string's `(payload, timestamp, signature)`.
@@ -306,7 +290,7 @@ fn django_fixtures_load_in_the_component() {
     want.sort();
     assert_eq!(names, want, "the fixture set changed: check each new kind here");
 
-    let before = snapshot(&env);
+    let before = snapshot(env.path());
     assert_eq!(before.len(), FIXTURES.len());
     let fx = |name: &str| -> (String, Value, bool) {
         let f = &fixtures[name];
@@ -324,7 +308,7 @@ fn django_fixtures_load_in_the_component() {
         let (data, after) = component_load(&mut g, &key);
         assert_same(&data, &json!({}), "fallback_signed without the fallback");
         assert_eq!(after.as_deref(), Some(key.as_str()));
-        assert_eq!(snapshot(&env), before);
+        assert_eq!(snapshot(env.path()), before);
     }
 
     let mut g = env.guest();
@@ -336,7 +320,8 @@ fn django_fixtures_load_in_the_component() {
         assert_same(&data, &expected, name);
         if kept {
             assert_eq!(after.as_deref(), Some(key.as_str()), "{name}: Django keeps the key");
-            assert_eq!(std::fs::read(env.file(&file)).unwrap(), before[&file], "{name}: load rewrote the file");
+            let was = before.iter().find(|(n, ..)| *n == file).and_then(|(_, bytes, _)| bytes.clone());
+            assert_eq!(Some(std::fs::read(env.file(&file)).unwrap()), was, "{name}: load rewrote the file");
             // The dictionary API sees the same items, in Django's order.
             let s = g.session(Some(&key)).unwrap();
             let items: Vec<(String, Value)> =
@@ -539,7 +524,7 @@ fn component_sessions_load_in_django() {
         }
     }
 
-    let before = snapshot(&env);
+    let before = snapshot(env.path());
     let mut loads: Vec<Vec<String>> = cases.iter().map(|(_, k, _)| cmd(&["load", k])).collect();
     loads.push(cmd(&["load", &old]));
     let results = Django::on(&env).batch(&loads);
@@ -550,7 +535,7 @@ fn component_sessions_load_in_django() {
     }
     // The pre-cycle key is gone for Django too: no data, no key (never resurrected).
     assert_eq!(results[cases.len()], json!({"key": null, "data": {}, "modified": false}));
-    assert_eq!(snapshot(&env), before, "Django's loads wrote nothing");
+    assert_eq!(snapshot(env.path()), before, "Django's loads wrote nothing");
 }
 
 /// Edge data written by the component loads identically in Django.
@@ -843,7 +828,7 @@ fn encode_is_byte_compatible_with_django() {
     let mut commands = vec![cmd(&["encode", r#"{"a": 1, "b": "x"}"#, "--at", "1700000000"])];
     for ((_, v), signed) in objects.iter().zip(&ours) {
         let (_, ts, _) = parts(signed);
-        let at = b62_decode(ts);
+        let at = file_sessions::codec::b62_decode(ts).expect("a base62 timestamp");
         assert!((start..=end).contains(&at), "the component signs with the current time: {signed}");
         commands.push(cmd(&["encode", &ascii_json(v), "--at", &at.to_string()]));
         commands.push(cmd(&["decode", signed]));

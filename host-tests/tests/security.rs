@@ -155,29 +155,6 @@ fn zlib_bomb(size: u64) -> Vec<u8> {
     out
 }
 
-type Snapshot = Vec<(String, Option<Vec<u8>>, SystemTime)>;
-
-/// Everything under `root`, recursively: relative name, bytes (none for directories and
-/// symlinks) and modification time (of the entry itself, not followed).
-fn snapshot(root: &Path) -> Snapshot {
-    fn walk(root: &Path, dir: &Path, out: &mut Snapshot) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            let name = path.strip_prefix(root).unwrap().display().to_string();
-            let bytes = meta.is_file().then(|| std::fs::read(&path).unwrap());
-            out.push((name, bytes, meta.modified().unwrap()));
-            if meta.is_dir() {
-                walk(root, &path, out);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root, root, &mut out);
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
 /// Sets an entry's mtime without following a symlink (`touch -h`).
 fn age_entry(path: &Path, seconds_ago: u64) {
     let status = Command::new("touch").arg("-h").arg("-d").arg(format!("@{}", now_unix() as u64 - seconds_ago)).arg(path).status().unwrap();

@@ -126,3 +126,27 @@ pub fn b64url(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// A directory tree as it stands: relative name, bytes (none for directories and symlinks)
+/// and modification time (of the entry itself, not followed), sorted by name.
+pub type Snapshot = Vec<(String, Option<Vec<u8>>, std::time::SystemTime)>;
+
+/// Everything under `root`, recursively, to compare before and after.
+pub fn snapshot(root: &Path) -> Snapshot {
+    fn walk(root: &Path, dir: &Path, out: &mut Snapshot) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let name = path.strip_prefix(root).unwrap().display().to_string();
+            let bytes = meta.is_file().then(|| std::fs::read(&path).unwrap());
+            out.push((name, bytes, meta.modified().unwrap()));
+            if meta.is_dir() {
+                walk(root, &path, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
