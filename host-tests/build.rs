@@ -1,5 +1,9 @@
-//! Builds the guest component (`cargo build --target wasm32-wasip2 --release` on the root
-//! crate, in its own target directory) so that one `cargo test` builds and tests everything.
+//! Builds the two guest components from the root crate, each in its own target directory,
+//! so that one `cargo test` builds and tests everything:
+//!
+//! * the portable one: `cargo build --target wasm32-wasip2 --release`;
+//! * the async one: the same with `--features async`.
+//!
 //! Adds the `wasm32-wasip2` target first when it is missing (automatic installs can be off).
 
 use std::path::{Path, PathBuf};
@@ -14,8 +18,10 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(input).display());
     }
     ensure_target();
-    let wasm = build_guest(&root);
+    let wasm = build_guest(&root, "guest", &[]);
     println!("cargo:rustc-env=FILE_SESSIONS_WASM={}", wasm.display());
+    let wasm = build_guest(&root, "guest-async", &["--features", "async"]);
+    println!("cargo:rustc-env=FILE_SESSIONS_ASYNC_WASM={}", wasm.display());
 }
 
 fn ensure_target() {
@@ -28,14 +34,15 @@ fn ensure_target() {
     }
 }
 
-fn build_guest(root: &Path) -> PathBuf {
-    let target_dir = root.join("target").join("guest");
+fn build_guest(root: &Path, dir: &str, extra: &[&str]) -> PathBuf {
+    let target_dir = root.join("target").join(dir);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args(["build", "--release", "--lib", "--target", TARGET, "--manifest-path"])
         .arg(root.join("Cargo.toml"))
         .arg("--target-dir")
-        .arg(&target_dir);
+        .arg(&target_dir)
+        .args(extra);
     // The outer build's settings are not the guest's.
     for var in [
         "CARGO_TARGET_DIR",

@@ -3,7 +3,9 @@
 //!
 //! Built for `wasm32-wasip2`, this crate is a component exporting the
 //! `file-sessions:store/store` interface (`wit/store.wit`): a `session-store` resource with
-//! Django's `SessionStore` API, and `clear-expired`. Each session is a signed file in a
+//! Django's `SessionStore` API, and `clear-expired`. With the `async` feature it also exports
+//! `file-sessions:store/async-store`: Django's `a*` twins as component-model `async func`s
+//! whose file I/O goes through WASI 0.3. Each session is a signed file in a
 //! directory the host preopens, in exactly Django's format, so a Django app and this
 //! component sharing a directory and a `SECRET_KEY` read each other's sessions.
 //!
@@ -11,7 +13,7 @@
 //! native benchmark). Its one entry point is [`Session`] over a [`FileStore`]:
 //!
 //! ```
-//! use file_sessions::{FileStore, Session, Settings};
+//! use file_sessions::{FileStore, Session, Settings, run_sync};
 //! use std::rc::Rc;
 //!
 //! let dir = std::env::temp_dir().join(format!("file-sessions-doc-{}", std::process::id()));
@@ -24,19 +26,22 @@
 //! let store = Rc::new(FileStore::new(settings).unwrap());
 //!
 //! let mut session = Session::new(store.clone(), None);
-//! session.set("user_id", 42.into()).unwrap();
-//! session.save(false).unwrap(); // no key yet: creates one
+//! // The logic is `async` (the async component awaits WASI 0.3 I/O); over a synchronous
+//! // directory `run_sync` completes it at once.
+//! run_sync(session.set("user_id", 42.into())).unwrap();
+//! run_sync(session.save(false)).unwrap(); // no key yet: creates one
 //! let key = session.state.key().unwrap().to_owned();
 //!
 //! let mut again = Session::new(store, Some(key));
-//! assert_eq!(again.get("user_id", None).unwrap(), Some(42.into()));
+//! assert_eq!(run_sync(again.get("user_id", None)).unwrap(), Some(42.into()));
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 //!
 //! Modules, leaves first: [`codec`] (the signed format), [`key`], [`expiry`],
 //! [`settings`], [`dir`] (the only filesystem access), [`session`] (`SessionBase`: state
 //! and dictionary API), [`store`] (the file backend). On `wasm32` a private module binds
-//! them to the WIT contract.
+//! them to the WIT contract. The session and store logic is `async`, written once for both
+//! interfaces; over a synchronous directory [`run_sync`] completes it.
 
 #![deny(missing_docs)]
 
@@ -56,3 +61,22 @@ pub use error::{Error, Result};
 pub use session::{Backend, Data, Session, State};
 pub use settings::Settings;
 pub use store::{ClearReport, FileStore};
+
+/// Drives the shared `async` code to completion over a synchronous directory.
+///
+/// The session and store logic is written once, as `async fn`s over [`dir::Storage`], so
+/// the sync and the async component share it. The synchronous directories (`std::fs`
+/// natively, WASI 0.2 on `wasm32`) answer every call at once, so their futures are ready
+/// on the first poll: this is that poll, with no executor behind it.
+pub fn run_sync<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        // Ready the first time with a synchronous directory; polling again is only a
+        // fallback that keeps this correct for any future.
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}

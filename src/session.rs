@@ -16,17 +16,22 @@ const TEST_COOKIE: (&str, &str) = ("testcookie", "worked");
 pub const EXPIRY_KEY: &str = "_session_expiry";
 
 /// The persistence side of a session: Django's backend methods.
+///
+/// The methods are `async` so that one implementation serves both artifacts: over a
+/// synchronous directory every future is ready at once and [`run_sync`] drives it; the
+/// async component awaits WASI 0.3 I/O instead.
+#[allow(async_fn_in_trait)] // one thread per instance: no `Send` bound wanted
 pub trait Backend {
     /// `load()`: the stored data. May change the state's key.
-    fn load(&self, state: &mut State) -> Result<Data>;
+    async fn load(&self, state: &mut State) -> Result<Data>;
     /// `save(must_create)`.
-    fn save(&self, state: &mut State, must_create: bool) -> Result<()>;
+    async fn save(&self, state: &mut State, must_create: bool) -> Result<()>;
     /// `create()`.
-    fn create(&self, state: &mut State) -> Result<()>;
+    async fn create(&self, state: &mut State) -> Result<()>;
     /// `exists(session_key)`.
-    fn exists(&self, session_key: &str) -> Result<bool>;
+    async fn exists(&self, session_key: &str) -> Result<bool>;
     /// `delete(session_key)`; `None` means the state's own key.
-    fn delete(&self, state: &State, session_key: Option<&str>) -> Result<()>;
+    async fn delete(&self, state: &State, session_key: Option<&str>) -> Result<()>;
     /// `get_session_cookie_age()`.
     fn cookie_age(&self) -> i64;
     /// `SESSION_EXPIRE_AT_BROWSER_CLOSE`.
@@ -34,20 +39,20 @@ pub trait Backend {
 }
 
 impl<B: Backend + ?Sized> Backend for std::rc::Rc<B> {
-    fn load(&self, state: &mut State) -> Result<Data> {
-        (**self).load(state)
+    async fn load(&self, state: &mut State) -> Result<Data> {
+        (**self).load(state).await
     }
-    fn save(&self, state: &mut State, must_create: bool) -> Result<()> {
-        (**self).save(state, must_create)
+    async fn save(&self, state: &mut State, must_create: bool) -> Result<()> {
+        (**self).save(state, must_create).await
     }
-    fn create(&self, state: &mut State) -> Result<()> {
-        (**self).create(state)
+    async fn create(&self, state: &mut State) -> Result<()> {
+        (**self).create(state).await
     }
-    fn exists(&self, session_key: &str) -> Result<bool> {
-        (**self).exists(session_key)
+    async fn exists(&self, session_key: &str) -> Result<bool> {
+        (**self).exists(session_key).await
     }
-    fn delete(&self, state: &State, session_key: Option<&str>) -> Result<()> {
-        (**self).delete(state, session_key)
+    async fn delete(&self, state: &State, session_key: Option<&str>) -> Result<()> {
+        (**self).delete(state, session_key).await
     }
     fn cookie_age(&self) -> i64 {
         (**self).cookie_age()
@@ -86,13 +91,19 @@ impl State {
     }
 
     /// `_get_session(no_load)`: the cached data, loading it first if needed.
-    pub fn data(&mut self, backend: &impl Backend, no_load: bool) -> Result<&mut Data> {
+    pub async fn data(&mut self, backend: &impl Backend, no_load: bool) -> Result<&mut Data> {
         self.accessed = true;
-        if self.cache.is_none() {
-            let data = if self.key.is_none() || no_load { Data::new() } else { backend.load(self)? };
+        if self.cache.is_none() && self.key.is_some() && !no_load {
+            let data = backend.load(self).await?;
             self.cache = Some(data);
         }
-        Ok(self.cache.get_or_insert_with(Data::new))
+        Ok(self.data_unloaded())
+    }
+
+    /// `_get_session(no_load=True)`: the cached data, `{}` when nothing is cached.
+    pub fn data_unloaded(&mut self) -> &mut Data {
+        self.accessed = true;
+        self.cache.get_or_insert_with(Data::new)
     }
 }
 
@@ -114,70 +125,70 @@ impl<B: Backend> Session<B> {
         Session { state: State::new(session_key), backend }
     }
 
-    fn data(&mut self) -> Result<&mut Data> {
-        self.state.data(&self.backend, false)
+    async fn data(&mut self) -> Result<&mut Data> {
+        self.state.data(&self.backend, false).await
     }
 
     /// `load()`.
-    pub fn load(&mut self) -> Result<Data> {
-        self.backend.load(&mut self.state)
+    pub async fn load(&mut self) -> Result<Data> {
+        self.backend.load(&mut self.state).await
     }
     /// `save(must_create)`.
-    pub fn save(&mut self, must_create: bool) -> Result<()> {
-        self.backend.save(&mut self.state, must_create)
+    pub async fn save(&mut self, must_create: bool) -> Result<()> {
+        self.backend.save(&mut self.state, must_create).await
     }
     /// `create()`.
-    pub fn create(&mut self) -> Result<()> {
-        self.backend.create(&mut self.state)
+    pub async fn create(&mut self) -> Result<()> {
+        self.backend.create(&mut self.state).await
     }
     /// `exists(session_key)`.
-    pub fn exists(&self, session_key: &str) -> Result<bool> {
-        self.backend.exists(session_key)
+    pub async fn exists(&self, session_key: &str) -> Result<bool> {
+        self.backend.exists(session_key).await
     }
     /// `delete(session_key)`.
-    pub fn delete(&self, session_key: Option<&str>) -> Result<()> {
-        self.backend.delete(&self.state, session_key)
+    pub async fn delete(&self, session_key: Option<&str>) -> Result<()> {
+        self.backend.delete(&self.state, session_key).await
     }
 
     /// `get(key, default)`.
-    pub fn get(&mut self, key: &str, default: Option<Value>) -> Result<Option<Value>> {
-        Ok(self.data()?.get(key).cloned().or(default))
+    pub async fn get(&mut self, key: &str, default: Option<Value>) -> Result<Option<Value>> {
+        Ok(self.data().await?.get(key).cloned().or(default))
     }
 
     /// `self[key] = value`.
-    pub fn set(&mut self, key: &str, value: Value) -> Result<()> {
-        self.data()?.insert(key.to_owned(), value);
+    pub async fn set(&mut self, key: &str, value: Value) -> Result<()> {
+        self.data().await?.insert(key.to_owned(), value);
         self.state.modified = true;
         Ok(())
     }
 
     /// `del self[key]`.
-    pub fn remove(&mut self, key: &str) -> Result<()> {
+    pub async fn remove(&mut self, key: &str) -> Result<()> {
         // shift_remove keeps the order of the other keys, as a Python dict does.
-        self.data()?.shift_remove(key).ok_or_else(|| missing(key))?;
+        self.data().await?.shift_remove(key).ok_or_else(|| missing(key))?;
         self.state.modified = true;
         Ok(())
     }
 
     /// `pop(key[, default])`.
-    pub fn pop(&mut self, key: &str, default: Option<Value>) -> Result<Value> {
-        let popped = self.data()?.shift_remove(key);
+    pub async fn pop(&mut self, key: &str, default: Option<Value>) -> Result<Value> {
+        let popped = self.data().await?.shift_remove(key);
         self.state.modified |= popped.is_some();
         popped.or(default).ok_or_else(|| missing(key))
     }
 
     /// `setdefault(key, value)`.
-    pub fn setdefault(&mut self, key: &str, value: Value) -> Result<Value> {
-        if let Some(existing) = self.data()?.get(key) {
+    pub async fn setdefault(&mut self, key: &str, value: Value) -> Result<Value> {
+        if let Some(existing) = self.data().await?.get(key) {
             return Ok(existing.clone());
         }
-        self.set(key, value.clone())?;
+        self.set(key, value.clone()).await?;
         Ok(value)
     }
 
     /// `update(dict)`: marks the session modified even for an empty dict, as Django does.
-    pub fn update(&mut self, other: Data) -> Result<()> {
-        let data = self.data()?;
+    pub async fn update(&mut self, other: Data) -> Result<()> {
+        let data = self.data().await?;
         for (k, v) in other {
             data.insert(k, v);
         }
@@ -186,23 +197,23 @@ impl<B: Backend> Session<B> {
     }
 
     /// `key in self`.
-    pub fn has_key(&mut self, key: &str) -> Result<bool> {
-        Ok(self.data()?.contains_key(key))
+    pub async fn has_key(&mut self, key: &str) -> Result<bool> {
+        Ok(self.data().await?.contains_key(key))
     }
 
     /// `keys()`.
-    pub fn keys(&mut self) -> Result<Vec<String>> {
-        Ok(self.data()?.keys().cloned().collect())
+    pub async fn keys(&mut self) -> Result<Vec<String>> {
+        Ok(self.data().await?.keys().cloned().collect())
     }
 
     /// `values()`.
-    pub fn values(&mut self) -> Result<Vec<Value>> {
-        Ok(self.data()?.values().cloned().collect())
+    pub async fn values(&mut self) -> Result<Vec<Value>> {
+        Ok(self.data().await?.values().cloned().collect())
     }
 
     /// `items()`.
-    pub fn items(&mut self) -> Result<Vec<(String, Value)>> {
-        Ok(self.data()?.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    pub async fn items(&mut self) -> Result<Vec<(String, Value)>> {
+        Ok(self.data().await?.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 
     /// `clear()`: replaces the data with `{}` without loading it.
@@ -218,50 +229,50 @@ impl<B: Backend> Session<B> {
     }
 
     /// `flush()`: logout. Clears the data, deletes the file, drops the key.
-    pub fn flush(&mut self) -> Result<()> {
+    pub async fn flush(&mut self) -> Result<()> {
         self.clear();
-        self.delete(None)?;
+        self.delete(None).await?;
         self.state.key = None;
         Ok(())
     }
 
     /// `cycle_key()`: login. The same data under a new key, saved at once; the old file
     /// is deleted.
-    pub fn cycle_key(&mut self) -> Result<()> {
-        let data = self.data()?.clone();
+    pub async fn cycle_key(&mut self) -> Result<()> {
+        let data = self.data().await?.clone();
         let old_key = self.state.key.clone();
-        self.create()?;
+        self.create().await?;
         self.state.cache = Some(data);
         if let Some(old) = old_key {
-            self.delete(Some(&old))?;
+            self.delete(Some(&old)).await?;
         }
         Ok(())
     }
 
     /// `set_expiry(value)`: `None` removes a custom expiry.
-    pub fn set_expiry(&mut self, value: Option<Value>) -> Result<()> {
+    pub async fn set_expiry(&mut self, value: Option<Value>) -> Result<()> {
         match value {
-            None => match self.remove(EXPIRY_KEY) {
+            None => match self.remove(EXPIRY_KEY).await {
                 Ok(()) | Err(Error::KeyError(_)) => Ok(()),
                 Err(e) => Err(e),
             },
-            Some(v) => self.set(EXPIRY_KEY, v),
+            Some(v) => self.set(EXPIRY_KEY, v).await,
         }
     }
 
     /// The expiry `get_expiry_age` / `get_expiry_date` work from: the given one, or the
     /// session's own (which loads it).
-    fn expiry_arg(&mut self, expiry: Option<Option<Value>>) -> Result<Stored> {
+    async fn expiry_arg(&mut self, expiry: Option<Option<Value>>) -> Result<Stored> {
         let value = match expiry {
             Some(given) => given,
-            None => self.get(EXPIRY_KEY, None)?,
+            None => self.get(EXPIRY_KEY, None).await?,
         };
         Ok(Stored::classify(value.as_ref()))
     }
 
     /// `get_expiry_age(modification=..., expiry=...)`: whole seconds, floored.
-    pub fn get_expiry_age(&mut self, modification: Option<DateTime>, expiry: Option<Option<Value>>) -> Result<i64> {
-        match self.expiry_arg(expiry)? {
+    pub async fn get_expiry_age(&mut self, modification: Option<DateTime>, expiry: Option<Option<Value>>) -> Result<i64> {
+        match self.expiry_arg(expiry).await? {
             Stored::Default => Ok(self.backend.cookie_age()),
             Stored::Seconds(n) => Ok(n),
             Stored::Instant(at) => {
@@ -275,8 +286,8 @@ impl<B: Backend> Session<B> {
     }
 
     /// `get_expiry_date(modification=..., expiry=...)`.
-    pub fn get_expiry_date(&mut self, modification: Option<DateTime>, expiry: Option<Option<Value>>) -> Result<DateTime> {
-        let seconds = match self.expiry_arg(expiry)? {
+    pub async fn get_expiry_date(&mut self, modification: Option<DateTime>, expiry: Option<Option<Value>>) -> Result<DateTime> {
+        let seconds = match self.expiry_arg(expiry).await? {
             Stored::Instant(at) => return Ok(at),
             Stored::Invalid => return Err(invalid_expiry()),
             Stored::Default => self.backend.cookie_age(),
@@ -289,26 +300,26 @@ impl<B: Backend> Session<B> {
     }
 
     /// `get_expire_at_browser_close()`.
-    pub fn get_expire_at_browser_close(&mut self) -> Result<bool> {
-        Ok(match self.get(EXPIRY_KEY, None)? {
+    pub async fn get_expire_at_browser_close(&mut self) -> Result<bool> {
+        Ok(match self.get(EXPIRY_KEY, None).await? {
             None | Some(Value::Null) => self.backend.expire_at_browser_close(),
             Some(v) => is_python_zero(&v),
         })
     }
 
     /// `set_test_cookie()`.
-    pub fn set_test_cookie(&mut self) -> Result<()> {
-        self.set(TEST_COOKIE.0, Value::from(TEST_COOKIE.1))
+    pub async fn set_test_cookie(&mut self) -> Result<()> {
+        self.set(TEST_COOKIE.0, Value::from(TEST_COOKIE.1)).await
     }
 
     /// `test_cookie_worked()`.
-    pub fn test_cookie_worked(&mut self) -> Result<bool> {
-        Ok(self.get(TEST_COOKIE.0, None)? == Some(Value::from(TEST_COOKIE.1)))
+    pub async fn test_cookie_worked(&mut self) -> Result<bool> {
+        Ok(self.get(TEST_COOKIE.0, None).await? == Some(Value::from(TEST_COOKIE.1)))
     }
 
     /// `delete_test_cookie()`.
-    pub fn delete_test_cookie(&mut self) -> Result<()> {
-        self.remove(TEST_COOKIE.0)
+    pub async fn delete_test_cookie(&mut self) -> Result<()> {
+        self.remove(TEST_COOKIE.0).await
     }
 }
 

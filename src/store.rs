@@ -5,7 +5,7 @@
 //! with one atomic step, so readers see the old session or the new one, never a mix.
 
 use crate::codec::{EncodeError, MAX_DEPTH, MAX_JSON_BYTES, MAX_VALUES, Signer};
-use crate::dir::{self, Dir};
+use crate::dir::{self, Dir, EntryStream, Storage};
 use crate::error::{Error, Result};
 use crate::expiry::{self, is_expired};
 use crate::key;
@@ -54,26 +54,37 @@ enum Found {
 }
 
 /// The file session store: settings, the storage directory and the signer, shared by all
-/// sessions of an instance.
-pub struct FileStore {
+/// sessions of an instance. Generic over how the directory is reached ([`Storage`]): the
+/// logic is the same for the synchronous and the async component.
+pub struct FileStore<D = Dir> {
     settings: Settings,
-    dir: Dir,
+    dir: D,
     signer: Signer,
 }
 
-impl FileStore {
+impl FileStore<Dir> {
     /// Opens the storage directory named by the settings and derives the signing keys.
     pub fn new(settings: Settings) -> Result<FileStore> {
-        let dir = Dir::open(&settings.file_path).map_err(|e| {
-            Error::ImproperlyConfigured(format!(
-                "The session storage path '{}' doesn't exist or is not a directory visible \
-                 through a WASI preopen ({e}). Please set your SESSION_FILE_PATH setting to an \
-                 existing directory the host preopens.",
-                settings.file_path
-            ))
-        })?;
+        let dir = Dir::open(&settings.file_path).map_err(|e| unusable_path(&settings, &e))?;
+        Ok(FileStore::with_dir(settings, dir))
+    }
+}
+
+/// `ImproperlyConfigured`, in Django's words, for a storage path that cannot be opened.
+pub fn unusable_path(settings: &Settings, e: &io::Error) -> Error {
+    Error::ImproperlyConfigured(format!(
+        "The session storage path '{}' doesn't exist or is not a directory visible \
+         through a WASI preopen ({e}). Please set your SESSION_FILE_PATH setting to an \
+         existing directory the host preopens.",
+        settings.file_path
+    ))
+}
+
+impl<D: Storage> FileStore<D> {
+    /// A store over an already opened directory; derives the signing keys.
+    pub fn with_dir(settings: Settings, dir: D) -> FileStore<D> {
         let signer = Signer::new(&settings.secret_key, &settings.secret_key_fallbacks);
-        Ok(FileStore { settings, dir, signer })
+        FileStore { settings, dir, signer }
     }
 
     /// `SESSION_FILE_PATH` as configured.
@@ -123,8 +134,8 @@ impl FileStore {
     }
 
     /// Reads a session file (stat, open, one read, close) and classifies it.
-    fn find(&self, name: &str, now: OffsetDateTime) -> Found {
-        let Ok(file) = self.dir.read(name, MAX_FILE_BYTES) else {
+    async fn find(&self, name: &str, now: OffsetDateTime) -> Found {
+        let Ok(file) = self.dir.read(name, MAX_FILE_BYTES).await else {
             return Found::Nothing;
         };
         if file.bytes.as_ref().is_some_and(Vec::is_empty) {
@@ -150,7 +161,7 @@ impl FileStore {
 
     /// `load()`, with the expired-session replacement optional (`clear_expired` suppresses
     /// it so that sweeping never creates files).
-    fn load_with(&self, state: &mut State, replace_expired: bool) -> Result<Data> {
+    async fn load_with(&self, state: &mut State, replace_expired: bool) -> Result<Data> {
         let Some(key) = state.key().map(str::to_owned) else {
             // Django invents a key here, finds no file for it and drops it again.
             return Ok(Data::new());
@@ -159,7 +170,7 @@ impl FileStore {
             state.set_key(None);
             return Ok(Data::new());
         };
-        match self.find(&name, expiry::now()) {
+        match self.find(&name, expiry::now()).await {
             // An unknown key never creates a record (CVE-2015-5143): forget it, so the
             // next save creates a session under a fresh key.
             Found::Nothing => {
@@ -169,8 +180,8 @@ impl FileStore {
             Found::Placeholder { .. } => Ok(Data::new()),
             Found::Live(data) => Ok(data),
             Found::Expired => {
-                let _ = self.dir.remove(&name);
-                if replace_expired && self.create(state).is_err() {
+                let _ = self.dir.remove(&name).await;
+                if replace_expired && self.create(state).await.is_err() {
                     state.set_key(None);
                 }
                 Ok(Data::new())
@@ -180,11 +191,11 @@ impl FileStore {
 
     /// Writes `bytes` under a fresh temporary name beside `name` (`<name>_out_<8 chars>`,
     /// as Django's `mkstemp`), retrying on collisions.
-    fn write_temp(&self, name: &str, bytes: &[u8]) -> Result<String> {
+    async fn write_temp(&self, name: &str, bytes: &[u8]) -> Result<String> {
         for _ in 0..MAX_CREATE_ATTEMPTS {
             let suffix = key::temp_suffix().map_err(|e| Error::Io(format!("no randomness: {e}")))?;
             let temp = format!("{name}_out_{suffix}");
-            match self.dir.write_new(&temp, bytes) {
+            match self.dir.write_new(&temp, bytes).await {
                 Ok(()) => return Ok(temp),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(Error::io("cannot write", &temp, &e)),
@@ -196,12 +207,13 @@ impl FileStore {
     /// Publishes `bytes` as `name`. The complete contents are written to a temporary file
     /// first and then made visible in one atomic step (link or rename), so a reader never
     /// sees a partly written session and a failed write leaves the previous file intact.
-    fn publish(&self, name: &str, bytes: &[u8], must_create: bool) -> Result<()> {
-        let temp = self.write_temp(name, bytes)?;
-        let result = if must_create { self.publish_new(&temp, name) } else { self.publish_update(&temp, name) };
+    async fn publish(&self, name: &str, bytes: &[u8], must_create: bool) -> Result<()> {
+        let temp = self.write_temp(name, bytes).await?;
+        let result =
+            if must_create { self.publish_new(&temp, name).await } else { self.publish_update(&temp, name).await };
         // A link leaves the temporary name behind, and so does a failed rename.
         if must_create || result.is_err() {
-            let _ = self.dir.remove(&temp);
+            let _ = self.dir.remove(&temp).await;
         }
         result
     }
@@ -209,14 +221,14 @@ impl FileStore {
     /// `link` fails when `name` exists, so it is an exclusive create that publishes
     /// complete contents: no empty placeholder is ever visible, unlike Django's
     /// `O_CREAT|O_EXCL` then rename.
-    fn publish_new(&self, temp: &str, name: &str) -> Result<()> {
-        match self.dir.link(temp, name) {
+    async fn publish_new(&self, temp: &str, name: &str) -> Result<()> {
+        match self.dir.link(temp, name).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(taken(name)),
             // Filesystems without hard links: Django's way, placeholder then rename.
             Err(e) if matches!(e.kind(), io::ErrorKind::Unsupported | io::ErrorKind::PermissionDenied) => {
-                match self.dir.write_new(name, b"") {
-                    Ok(()) => self.dir.rename(temp, name).map_err(|e| Error::io("cannot publish", name, &e)),
+                match self.dir.write_new(name, b"").await {
+                    Ok(()) => self.dir.rename(temp, name).await.map_err(|e| Error::io("cannot publish", name, &e)),
                     Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(taken(name)),
                     Err(e) => Err(Error::io("cannot create", name, &e)),
                 }
@@ -229,10 +241,10 @@ impl FileStore {
     /// resurrect a session deleted meanwhile, e.g. by a concurrent logout; it runs after
     /// the temporary file is written, right before the rename, to keep the remaining
     /// window (#37249) as short as a rename-based publish allows.
-    fn publish_update(&self, temp: &str, name: &str) -> Result<()> {
-        match self.dir.stat(name) {
+    async fn publish_update(&self, temp: &str, name: &str) -> Result<()> {
+        match self.dir.stat(name).await {
             Ok(stat) if stat.is_file => {
-                self.dir.rename(temp, name).map_err(|e| Error::io("cannot replace", name, &e))
+                self.dir.rename(temp, name).await.map_err(|e| Error::io("cannot replace", name, &e))
             }
             Ok(_) => Err(Error::Io(format!("cannot replace {name}: not a regular file"))),
             Err(e) if dir::is_absent(&e) => Err(Error::Update(format!(
@@ -245,24 +257,24 @@ impl FileStore {
     /// `clear_expired()`: deletes expired sessions without creating any, plus temporary
     /// files older than an hour and empty placeholders older than the cookie age (which
     /// Django leaves forever). Files it cannot read or delete are counted and skipped.
-    pub fn clear_expired(&self) -> Result<ClearReport> {
+    pub async fn clear_expired(&self) -> Result<ClearReport> {
         let now = expiry::now();
         let prefix = &self.settings.cookie_name;
         let mut report = ClearReport::default();
-        let entries = self.dir.entries().map_err(|e| Error::io("cannot list", self.storage_path(), &e))?;
-        for entry in entries {
+        let mut entries = self.dir.entries().await.map_err(|e| Error::io("cannot list", self.storage_path(), &e))?;
+        while let Some(entry) = entries.next_name().await {
             let name = entry.map_err(|e| Error::io("cannot list", self.storage_path(), &e))?;
             let Some(rest) = name.strip_prefix(prefix.as_str()) else { continue };
             report.scanned += 1;
             let stale = if is_temp_name(rest) {
-                match self.dir.stat(&name) {
+                match self.dir.stat(&name).await {
                     Ok(s) if s.is_file && is_expired(None, s.mtime, now, TEMP_FILE_MAX_AGE) => {
                         Some(&mut report.orphaned_temp_files)
                     }
                     _ => None,
                 }
             } else if key::has_valid_chars(rest) && rest.chars().count() >= 8 {
-                match self.find(&name, now) {
+                match self.find(&name, now).await {
                     Found::Expired => Some(&mut report.expired_sessions),
                     Found::Placeholder { mtime } if is_expired(None, mtime, now, self.settings.cookie_age) => {
                         Some(&mut report.stale_placeholders)
@@ -273,7 +285,7 @@ impl FileStore {
                 None // not a name this store writes: uppercase, too short, ...
             };
             if let Some(count) = stale {
-                match self.dir.remove(&name) {
+                match self.dir.remove(&name).await {
                     Ok(()) => *count += 1,
                     Err(e) if dir::is_absent(&e) => {} // someone else got there first
                     Err(_) => report.failures += 1,
@@ -298,30 +310,39 @@ fn is_temp_name(rest: &str) -> bool {
         && tail[5..].bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
-impl Backend for FileStore {
-    fn load(&self, state: &mut State) -> Result<Data> {
-        self.load_with(state, true)
-    }
-
-    fn save(&self, state: &mut State, must_create: bool) -> Result<()> {
-        if state.key().is_none() {
-            return self.create(state);
-        }
-        let data = state.data(self, must_create)?;
-        let text = self.encode(data)?;
-        // Loading an unknown key above dropped it; like Django's `_key_to_file`, invent
-        // one, which then fails the existence gate with `UpdateError`.
+impl<D: Storage> FileStore<D> {
+    /// Publishes `text` under the state's key: the common tail of `save` and `create`.
+    async fn write(&self, state: &mut State, text: String, must_create: bool) -> Result<()> {
+        // Loading an unknown key dropped it; like Django's `_key_to_file`, invent one,
+        // which then fails the existence gate with `UpdateError`.
         if state.key().is_none() {
             state.set_key(Some(Self::new_key()?));
         }
         let name = self.file_name(state.key().unwrap_or_default())?;
-        self.publish(&name, text.as_bytes(), must_create)
+        self.publish(&name, text.as_bytes(), must_create).await
+    }
+}
+
+impl<D: Storage> Backend for FileStore<D> {
+    async fn load(&self, state: &mut State) -> Result<Data> {
+        self.load_with(state, true).await
     }
 
-    fn create(&self, state: &mut State) -> Result<()> {
+    async fn save(&self, state: &mut State, must_create: bool) -> Result<()> {
+        if state.key().is_none() {
+            return self.create(state).await;
+        }
+        let text = self.encode(state.data(self, must_create).await?)?;
+        self.write(state, text, must_create).await
+    }
+
+    /// Never loads (its data is what is cached, or `{}`), so `load` can call it to replace
+    /// an expired session without the two calling each other.
+    async fn create(&self, state: &mut State) -> Result<()> {
         for _ in 0..MAX_CREATE_ATTEMPTS {
             state.set_key(Some(Self::new_key()?));
-            match self.save(state, true) {
+            let text = self.encode(state.data_unloaded())?;
+            match self.write(state, text, true).await {
                 Err(Error::Create(_)) => continue,
                 Err(e) => return Err(e),
                 Ok(()) => {
@@ -333,15 +354,15 @@ impl Backend for FileStore {
         Err(Error::Create(format!("no free session key after {MAX_CREATE_ATTEMPTS} attempts")))
     }
 
-    fn exists(&self, session_key: &str) -> Result<bool> {
+    async fn exists(&self, session_key: &str) -> Result<bool> {
         let name = self.file_name(session_key)?;
-        Ok(self.dir.stat(&name).is_ok())
+        Ok(self.dir.stat(&name).await.is_ok())
     }
 
-    fn delete(&self, state: &State, session_key: Option<&str>) -> Result<()> {
+    async fn delete(&self, state: &State, session_key: Option<&str>) -> Result<()> {
         let Some(key) = session_key.or(state.key()) else { return Ok(()) };
         let name = self.file_name(key)?;
-        match self.dir.remove(&name) {
+        match self.dir.remove(&name).await {
             Ok(()) => Ok(()),
             Err(e) if dir::is_absent(&e) => Ok(()),
             // Django swallows this; a logout that silently did not happen is worse.
@@ -358,12 +379,12 @@ impl Backend for FileStore {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     //! The store natively, on a real temporary directory (the wasmtime tests in
     //! `host-tests/` cover the same paths through the component).
     use super::*;
+    use crate::run_sync;
     use crate::session::Session;
     use serde_json::json;
     use std::rc::Rc;
@@ -394,12 +415,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let st = store(dir.path(), &[]);
         let mut s = Session::new(st.clone(), None);
-        s.set("a", json!({"b": [1, "é"]})).unwrap();
-        s.save(false).unwrap();
+        run_sync(s.set("a", json!({"b": [1, "é"]}))).unwrap();
+        run_sync(s.save(false)).unwrap();
         let key = s.state.key().unwrap().to_owned();
         assert_eq!(names(dir.path()), [format!("sessionid{key}")]);
         let mut t = Session::new(st, Some(key));
-        assert_eq!(t.get("a", None).unwrap(), Some(json!({"b": [1, "é"]})));
+        assert_eq!(run_sync(t.get("a", None)).unwrap(), Some(json!({"b": [1, "é"]})));
         assert!(t.state.accessed && !t.state.modified);
     }
 
@@ -408,17 +429,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let st = store(dir.path(), &[]);
         let mut s = Session::new(st.clone(), None);
-        s.create().unwrap();
+        run_sync(s.create()).unwrap();
         let key = s.state.key().unwrap().to_owned();
         assert!(std::fs::metadata(dir.path().join(format!("sessionid{key}"))).unwrap().len() > 0);
         // must_create on a taken key
         let mut dup = Session::new(st.clone(), Some(key.clone()));
         dup.clear();
-        assert!(matches!(dup.save(true), Err(Error::Create(_))));
+        assert!(matches!(run_sync(dup.save(true)), Err(Error::Create(_))));
         // update after someone else deleted it
-        st.delete(&State::default(), Some(&key)).unwrap();
-        s.set("x", json!(1)).unwrap();
-        assert!(matches!(s.save(false), Err(Error::Update(_))));
+        run_sync(st.delete(&State::default(), Some(&key))).unwrap();
+        run_sync(s.set("x", json!(1))).unwrap();
+        assert!(matches!(run_sync(s.save(false)), Err(Error::Update(_))));
         assert!(names(dir.path()).is_empty(), "not resurrected, no temp file left");
     }
 
@@ -427,12 +448,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let st = store(dir.path(), &[]);
         let mut s = Session::new(st.clone(), None);
-        s.set("a", json!(1)).unwrap();
-        s.save(false).unwrap();
+        run_sync(s.set("a", json!(1))).unwrap();
+        run_sync(s.save(false)).unwrap();
         let key = s.state.key().unwrap().to_owned();
         set_mtime(&dir.path().join(format!("sessionid{key}")), 15 * 24 * 3600);
         let mut t = Session::new(st, Some(key.clone()));
-        assert_eq!(t.load().unwrap(), Data::new());
+        assert_eq!(run_sync(t.load()).unwrap(), Data::new());
         let new_key = t.state.key().unwrap().to_owned();
         assert_ne!(new_key, key);
         assert!(t.state.modified);
@@ -457,7 +478,7 @@ mod tests {
         write("sessionidlive0000000000_out_abcdefgh", &live, 60);
         write("sessionidUPPERCASE000000", &live, 15 * 24 * 3600);
         write("unrelated.txt", "x", 15 * 24 * 3600);
-        let report = st.clear_expired().unwrap();
+        let report = run_sync(st.clear_expired()).unwrap();
         assert_eq!(
             report,
             ClearReport { scanned: 8, expired_sessions: 2, orphaned_temp_files: 1, stale_placeholders: 1, failures: 0 }

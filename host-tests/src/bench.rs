@@ -17,7 +17,7 @@
 //! pooling allocator) to the drop of the instance.
 
 use crate::{Guest, Runtime, SessionHandle, Tenant};
-use file_sessions::{FileStore, Session, Settings};
+use file_sessions::{FileStore, Session, Settings, run_sync};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -102,31 +102,31 @@ fn theme(flip: &mut bool) -> &'static str {
 impl Way for Native {
     fn create(&mut self) -> String {
         let mut s = Session::new(self.store.clone(), None);
-        s.update(self.data.clone()).unwrap();
-        s.create().unwrap();
+        run_sync(s.update(self.data.clone())).unwrap();
+        run_sync(s.create()).unwrap();
         s.state.key().unwrap().to_owned()
     }
     fn save(&mut self, key: &str) -> Box<dyn FnOnce(&mut Self)> {
         let mut s = Session::new(self.store.clone(), Some(key.to_owned()));
-        s.keys().unwrap();
+        run_sync(s.keys()).unwrap();
         Box::new(move |me: &mut Self| {
             let value: Value = serde_json::from_str(theme(&mut me.flip)).unwrap();
-            s.set("theme", value).unwrap();
-            s.save(false).unwrap();
+            run_sync(s.set("theme", value)).unwrap();
+            run_sync(s.save(false)).unwrap();
         })
     }
     fn load(&mut self, key: &str) {
         let mut s = Session::new(self.store.clone(), Some(key.to_owned()));
-        std::hint::black_box(s.load().unwrap());
+        std::hint::black_box(run_sync(s.load()).unwrap());
     }
     fn exists(&mut self, key: &str) {
-        std::hint::black_box(file_sessions::Backend::exists(&*self.store, key).unwrap());
+        std::hint::black_box(run_sync(file_sessions::Backend::exists(&*self.store, key)).unwrap());
     }
     fn delete(&mut self, key: &str) {
-        file_sessions::Backend::delete(&*self.store, &file_sessions::State::default(), Some(key)).unwrap();
+        run_sync(file_sessions::Backend::delete(&*self.store, &file_sessions::State::default(), Some(key))).unwrap();
     }
     fn clear_expired(&mut self) {
-        self.store.clear_expired().unwrap();
+        run_sync(self.store.clear_expired()).unwrap();
     }
 }
 

@@ -22,6 +22,8 @@ use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 pub mod bench;
+pub mod bench_async;
+pub mod twins;
 
 mod bindings {
     wasmtime::component::bindgen!({ path: "../wit", world: "file-sessions" });
@@ -30,8 +32,12 @@ mod bindings {
 use bindings::exports::file_sessions::store::store as wit;
 pub use wit::{ClearReport, Error as StoreError, Expiry};
 
-/// The guest component this crate was built with.
+/// The portable guest component this crate was built with (sync exports, WASI 0.2).
 pub const GUEST_WASM: &str = env!("FILE_SESSIONS_WASM");
+
+/// The async guest component this crate was built with (sync and async exports; WASI 0.2
+/// and 0.3). See [`twins`].
+pub const GUEST_ASYNC_WASM: &str = env!("FILE_SESSIONS_ASYNC_WASM");
 
 /// Default cap on a guest's linear memory: sessions are capped at 1 MiB of JSON, which
 /// parses into well under this, and it bounds what one tenant can take.
@@ -233,25 +239,36 @@ impl Runtime {
 
     /// A fresh instance for `tenant`, with its directory preopened read-write.
     pub fn instantiate(&self, tenant: &Tenant) -> Result<Guest> {
-        let wasi = WasiCtxBuilder::new()
-            // The guest's filesystem calls are short; running them on the calling thread
-            // avoids a thread-pool hop per call. It must come before `preopened_dir`: each
-            // preopen takes the setting in force when it is added.
-            .allow_blocking_current_thread(true)
-            .preopened_dir(&tenant.dir, &tenant.guest_path, tenant.perms)?
-            .envs(&tenant.env)
-            .build();
-        let limits = MemoryLimit { limit: tenant.memory_limit, peak: 0 };
-        let mut store = Store::new(&self.engine, HostState { wasi, table: ResourceTable::new(), limits });
-        store.limiter(|s| &mut s.limits);
+        // The guest's filesystem calls are short; running them on the calling thread
+        // avoids a thread-pool hop per call.
+        let mut store = tenant.store(&self.engine, true)?;
         let api = self.pre.instantiate(&mut store)?;
         Ok(Guest { store, api })
     }
 }
 
+impl Tenant {
+    /// A wasmtime store for one instance of this tenant: its preopen, its settings and
+    /// its memory cap. `blocking_current_thread` runs filesystem calls on the calling
+    /// thread (fast for the sync component; the async one must not block its executor).
+    pub(crate) fn store(&self, engine: &Engine, blocking_current_thread: bool) -> Result<Store<HostState>> {
+        let wasi = WasiCtxBuilder::new()
+            // It must come before `preopened_dir`: each preopen takes the setting in force
+            // when it is added.
+            .allow_blocking_current_thread(blocking_current_thread)
+            .preopened_dir(&self.dir, &self.guest_path, self.perms)?
+            .envs(&self.env)
+            .build();
+        let limits = MemoryLimit { limit: self.memory_limit, peak: 0 };
+        let mut store = Store::new(engine, HostState { wasi, table: ResourceTable::new(), limits });
+        store.limiter(|s| &mut s.limits);
+        Ok(store)
+    }
+}
+
 /// Loads a component through a precompiled copy beside it (compiling takes ~40 ms in a
 /// release host and far longer in a debug one; deserializing takes ~0.1 ms).
-fn load_component(engine: &Engine, wasm: &Path) -> Result<Component> {
+pub(crate) fn load_component(engine: &Engine, wasm: &Path) -> Result<Component> {
     use std::hash::{Hash, Hasher};
     let bytes = std::fs::read(wasm).map_err(|e| wasmtime::format_err!("reading {}: {e}", wasm.display()))?;
     let mut h = std::collections::hash_map::DefaultHasher::new();

@@ -1,15 +1,21 @@
 //! `sessions`: the operator's command line for a directory of Django file sessions,
-//! running the file-sessions component in wasmtime.
+//! running the file-sessions component in wasmtime: the portable component by default,
+//! the async one (through Django's `a*` twins) with `--async`.
 
-use file_sessions_host::{Expiry, Guest, HostError, Runtime, Tenant, error_detail, error_kind};
+use file_sessions_host::twins::{AsyncGuest, AsyncRuntime};
+use file_sessions_host::{
+    Expiry, GUEST_ASYNC_WASM, GUEST_WASM, Guest, HostError, Runtime, SessionHandle, Tenant, error_detail, error_kind,
+};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-Usage: sessions [--dir DIR] <COMMAND> [ARGS]
+Usage: sessions [--dir DIR] [--async] <COMMAND> [ARGS]
 
-Django file sessions in DIR, through the file-sessions WebAssembly component.
+Django file sessions in DIR, through a file-sessions WebAssembly component: by default the
+portable one (sync exports, WASI 0.2 imports); with --async the async one, called through
+Django's async twins (acreate, aload, asave, ...: component-model async funcs over WASI 0.3).
 
 Commands:
   create [JSON-OBJECT]   Create a session (with that data); print its key
@@ -20,12 +26,22 @@ Commands:
   delete KEY             Delete the session
   clear-expired          Delete expired sessions and stale leftovers; print the counts
   demo                   A short walk through create, load, save, expiry and clear-expired
+                         (portable component)
   bench [OPTIONS]        Measure latency: the component, an instance per request, native
                          Rust and (with --django) real Django, on DIR (default: .)
+                         (portable component)
+  bench-async [OPTIONS]  Measure load throughput: N concurrent aloads in one instance of the
+                         async component against N sequential loads on the portable one, on
+                         DIR (default: .)
+  components             Print the two built components: role, path and size
 
 Options:
   --dir DIR    The session directory, preopened for the component (default ./sessions,
                created if missing)
+  --async      Run create, load, save, exists, delete or clear-expired through the async
+               component's twins instead of the portable component: same output, same
+               exit statuses, same files. A usage error with demo, bench, bench-async
+               and components (which choose their components themselves)
   -h, --help   This help; `sessions COMMAND --help` for one command
 
 Settings come from the environment, with Django's names: SECRET_KEY, SECRET_KEY_FALLBACKS
@@ -35,17 +51,32 @@ set, a random one is generated once and kept in DIR/.secret-key (mode 0600).
 
 Exit status: 0 success, 1 store error (`error: <kind>: <detail>` on stderr), 2 usage.";
 
-/// Help for each command: (name, arguments, what it does).
-const COMMANDS: &[(&str, &str, &str)] = &[
-    ("create", "[JSON-OBJECT]", "Creates a session holding JSON-OBJECT (default {}) and prints its new key."),
-    ("load", "KEY", "Prints the session's data as a JSON object: {} when the session is missing, expired or tampered with. Reading an expired session deletes it, as in Django."),
-    ("save", "KEY JSON-OBJECT", "Does what a request does: loads KEY, replaces its data with JSON-OBJECT and saves. Prints the key it saved under: a new one when KEY did not exist or had expired."),
-    ("exists", "KEY", "Prints true when a file for KEY exists (expiry is not checked), else false."),
-    ("delete", "KEY", "Deletes the session's file (nothing to do when it is missing)."),
-    ("clear-expired", "", "Deletes expired sessions, temporary files of interrupted saves older than an hour and empty placeholders older than SESSION_COOKIE_AGE. Prints the counts as JSON."),
-    ("demo", "", "Walks through create, load, save, expiry and clear-expired on DIR, printing each step."),
+/// Help for each command: (name, arguments, what it does, what `--async` calls instead,
+/// or `None` when the command does not take `--async`).
+type CommandHelp = (&'static str, &'static str, &'static str, Option<&'static str>);
+
+const COMMANDS: &[CommandHelp] = &[
+    ("create", "[JSON-OBJECT]", "Creates a session holding JSON-OBJECT (default {}) and prints its new key.",
+     Some("`aupdate` then `acreate`")),
+    ("load", "KEY", "Prints the session's data as a JSON object: {} when the session is missing, expired or tampered with. Reading an expired session deletes it, as in Django.",
+     Some("`aload`")),
+    ("save", "KEY JSON-OBJECT", "Does what a request does: loads KEY, replaces its data with JSON-OBJECT and saves. Prints the key it saved under: a new one when KEY did not exist or had expired.",
+     Some("`akeys` (the load), `clear`, `aupdate` then `asave`")),
+    ("exists", "KEY", "Prints true when a file for KEY exists (expiry is not checked), else false.",
+     Some("`aexists`")),
+    ("delete", "KEY", "Deletes the session's file (nothing to do when it is missing).",
+     Some("`adelete`")),
+    ("clear-expired", "", "Deletes expired sessions, temporary files of interrupted saves older than an hour and empty placeholders older than SESSION_COOKIE_AGE. Prints the counts as JSON.",
+     Some("`aclear_expired`")),
+    ("demo", "", "Walks through create, load, save, expiry and clear-expired on DIR, printing each step. Runs the portable component (no --async).", None),
     ("bench", "[--n N] [--rounds R] [--clear-sizes 1000,10000,100000] [--django] [--json] [--svg FILE]",
-     "Measures median and p99 latency of create, save, load, exists, delete and clear-expired (per file, over directories of the given sizes with half the sessions expired) in a fresh subdirectory of DIR (default: the current directory): the component on a warm instance, on a fresh instance per operation, and the same Rust compiled natively; with --django also real Django 5.2.19 (from the test virtualenv, created if missing). Prints a table with the ratios, or one JSON object with --json; --svg writes a chart. Build with --release for meaningful figures."),
+     "Measures median and p99 latency of create, save, load, exists, delete and clear-expired (per file, over directories of the given sizes with half the sessions expired) in a fresh subdirectory of DIR (default: the current directory): the component on a warm instance, on a fresh instance per operation, and the same Rust compiled natively; with --django also real Django 5.2.19 (from the test virtualenv, created if missing). Prints a table with the ratios, or one JSON object with --json; --svg writes a chart. Build with --release for meaningful figures. Runs the portable component (no --async; see bench-async).",
+     None),
+    ("bench-async", "[--n N] [--rounds R] [--json]",
+     "Measures the throughput of loads over N saved sessions (default 1000) in a fresh subdirectory of DIR (default: the current directory), removed afterwards: N sequential sync loads on a warm instance of the portable component, N sequential aloads and N concurrent aloads on one instance of the async component. Each figure is the median of R rounds (default 5). Prints a table, or one JSON object with --json. Runs both components itself (no --async). Build with --release for meaningful figures.",
+     None),
+    ("components", "", "Prints the two components this binary was built with, one per line: role, path and size in bytes. The portable one (sync exports, WASI 0.2 imports) runs on any component-model host; the async one (the same plus the async twins, WASI 0.2 and 0.3) needs component-model async. Takes no DIR (no --async).",
+     None),
 ];
 
 /// Why the command failed, and so its exit status.
@@ -87,11 +118,13 @@ fn main() -> ExitCode {
 fn run(args: Vec<String>) -> Result<(), Failure> {
     let mut dir: Option<PathBuf> = None;
     let mut help = false;
+    let mut use_async = false;
     let mut words = Vec::new();
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "-h" | "--help" => help = true,
+            "--async" => use_async = true,
             "--dir" => dir = Some(it.next().ok_or_else(|| Failure::Usage("--dir needs a directory".into()))?.into()),
             s if s.starts_with("--dir=") => dir = Some(s["--dir=".len()..].into()),
             s if s.starts_with('-') && s.len() > 1 && words.is_empty() => {
@@ -107,12 +140,23 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
         }
         return Err(Failure::Usage("no command given".into()));
     };
-    let Some(&(name, arg_help, about)) = COMMANDS.iter().find(|(n, ..)| n == command) else {
+    let Some(&(name, arg_help, about, twins)) = COMMANDS.iter().find(|(n, ..)| n == command) else {
         return Err(Failure::Usage(format!("unknown command {command:?}")));
     };
     if help {
         println!("Usage: sessions [--dir DIR] {name} {arg_help}\n\n{about}");
+        if let Some(twins) = twins {
+            println!(
+                "\nWith --async (`sessions [--dir DIR] --async {name} ...`): runs through the async \
+                 component, calling {twins}; same output and exit statuses."
+            );
+        }
         return Ok(());
+    }
+    if use_async && twins.is_none() {
+        return Err(Failure::Usage(format!(
+            "`{name}` does not take --async (only create, load, save, exists, delete and clear-expired do)"
+        )));
     }
     let arity = |min: usize, max: usize| {
         if rest.len() < min || rest.len() > max {
@@ -125,11 +169,19 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
         "create" | "load" | "exists" | "delete" => arity(usize::from(name != "create"), 1)?,
         "save" => arity(2, 2)?,
         "bench" => return bench(dir.unwrap_or_else(|| PathBuf::from(".")), rest),
+        "bench-async" => return bench_async(dir.unwrap_or_else(|| PathBuf::from(".")), rest),
+        "components" => {
+            arity(0, 0)?;
+            return components();
+        }
         _ => arity(0, 0)?,
     }
     let dir = dir.unwrap_or_else(|| PathBuf::from("sessions"));
 
-    let mut guest = open(&dir)?;
+    if name == "demo" {
+        return demo(&mut open(&dir)?, &dir);
+    }
+    let mut guest = if use_async { Either::open_async(&dir)? } else { Either::Portable(Box::new(open(&dir)?)) };
     let arg = |i: usize| rest.get(i).map(String::as_str);
     match name {
         "create" => {
@@ -158,10 +210,111 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
             let s = guest.session(None)?;
             guest.delete(s, arg(0))?;
         }
-        "clear-expired" => {
-            let r = guest.clear_expired()?;
-            println!(
-                "{}",
+        "clear-expired" => println!("{}", guest.clear_expired()?),
+        _ => unreachable!("every command is matched above"),
+    }
+    Ok(())
+}
+
+/// The guest a store command runs on: the portable component through the sync API, or
+/// the async component through Django's async twins (each call awaited in turn on a
+/// private executor). The commands above are written once, against these operations.
+/// (Both boxed: a wasmtime store is large, and the two differ in size.)
+enum Either {
+    /// The portable component (`file-sessions` world).
+    Portable(Box<Guest>),
+    /// The async component (`file-sessions-async` world), called through `async-store`.
+    Async(Box<Twin>),
+}
+
+/// An instance of the async component and the executor that runs its calls.
+struct Twin {
+    // Declared before `executor`, so the instance is dropped while the executor that ran
+    // it still exists.
+    guest: AsyncGuest,
+    executor: tokio::runtime::Runtime,
+}
+
+/// One operation on either guest: `$sync` with the portable `Guest`, `$twin` (a future)
+/// with the async one, run to completion.
+macro_rules! on_either {
+    ($self:ident, $g:ident => $sync:expr, $twin:expr) => {
+        match $self {
+            Either::Portable($g) => $sync,
+            Either::Async(twin) => {
+                let Twin { guest: $g, executor } = &mut **twin;
+                executor.block_on($twin)
+            }
+        }
+    };
+}
+
+impl Either {
+    /// An instance of the async component for DIR, as [`open`] makes the portable one.
+    fn open_async(dir: &Path) -> Result<Either, Failure> {
+        let tenant = tenant(dir)?;
+        let executor = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Failure::Failed(format!("io: starting the executor: {e}")))?;
+        let guest = executor.block_on(async { AsyncRuntime::new()?.instantiate(&tenant).await })?;
+        Ok(Either::Async(Box::new(Twin { guest, executor })))
+    }
+
+    /// `SessionStore(session_key)`.
+    fn session(&mut self, key: Option<&str>) -> Result<SessionHandle, HostError> {
+        on_either!(self, g => g.session(key), g.session(key))
+    }
+
+    fn session_key(&mut self, s: SessionHandle) -> Result<Option<String>, HostError> {
+        on_either!(self, g => g.session_key(s), g.session_key(s))
+    }
+
+    /// `load()` / `aload()`.
+    fn load(&mut self, s: SessionHandle) -> Result<String, HostError> {
+        on_either!(self, g => g.load(s), g.aload(s))
+    }
+
+    /// `keys()` / `akeys()`: loads the data into the session, as reading it does.
+    fn keys(&mut self, s: SessionHandle) -> Result<Vec<String>, HostError> {
+        on_either!(self, g => g.keys(s), g.akeys(s))
+    }
+
+    fn clear(&mut self, s: SessionHandle) -> Result<(), HostError> {
+        on_either!(self, g => g.clear(s), g.clear(s))
+    }
+
+    /// `update(dict)` / `aupdate(dict)`.
+    fn update(&mut self, s: SessionHandle, data: &str) -> Result<(), HostError> {
+        on_either!(self, g => g.update(s, data), g.aupdate(s, data))
+    }
+
+    /// `create()` / `acreate()`.
+    fn create(&mut self, s: SessionHandle) -> Result<(), HostError> {
+        on_either!(self, g => g.create(s), g.acreate(s))
+    }
+
+    /// `save(must_create)` / `asave(must_create)`.
+    fn save(&mut self, s: SessionHandle, must_create: bool) -> Result<(), HostError> {
+        on_either!(self, g => g.save(s, must_create), g.asave(s, must_create))
+    }
+
+    /// `exists(key)` / `aexists(key)`.
+    fn exists(&mut self, s: SessionHandle, key: &str) -> Result<bool, HostError> {
+        on_either!(self, g => g.exists(s, key), g.aexists(s, key))
+    }
+
+    /// `delete(key)` / `adelete(key)`.
+    fn delete(&mut self, s: SessionHandle, key: Option<&str>) -> Result<(), HostError> {
+        on_either!(self, g => g.delete(s, key), g.adelete(s, key))
+    }
+
+    /// `clear_expired()` / `aclear_expired()`, the counts as the JSON the command prints.
+    fn clear_expired(&mut self) -> Result<serde_json::Value, HostError> {
+        // The two worlds' `clear-report`s are distinct Rust types with the same fields.
+        macro_rules! counts {
+            ($r:expr) => {{
+                let r = $r;
                 serde_json::json!({
                     "scanned": r.scanned,
                     "expired_sessions": r.expired_sessions,
@@ -169,12 +322,56 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
                     "stale_placeholders": r.stale_placeholders,
                     "failures": r.failures,
                 })
-            );
+            }};
         }
-        "demo" => demo(&mut guest, &dir)?,
-        _ => unreachable!("every command is matched above"),
+        Ok(match self {
+            Either::Portable(g) => counts!(g.clear_expired()?),
+            Either::Async(twin) => counts!(twin.executor.block_on(twin.guest.aclear_expired())?),
+        })
+    }
+}
+
+/// `sessions components`.
+fn components() -> Result<(), Failure> {
+    for (role, wasm, what) in [
+        ("portable", GUEST_WASM, "sync exports, WASI 0.2 imports: wasmtime, Spin, jco, ..."),
+        ("async", GUEST_ASYNC_WASM, "sync + async exports, WASI 0.2 + 0.3: wasmtime with component-model async"),
+    ] {
+        let path = Path::new(wasm);
+        let bytes = std::fs::metadata(path).map_err(|e| io_failure("cannot read", path, e))?.len();
+        println!("{role:<8}  {}  {bytes} bytes  ({what})", path.display());
     }
     Ok(())
+}
+
+/// `sessions bench-async`.
+fn bench_async(dir: PathBuf, args: &[String]) -> Result<(), Failure> {
+    use file_sessions_host::bench_async;
+    let (mut n, mut rounds, mut json) = (1000, 5, false);
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--n" => n = positive(it.next(), "--n")?,
+            "--rounds" => rounds = positive(it.next(), "--rounds")?,
+            "--json" => json = true,
+            other => return Err(Failure::Usage(format!("bench-async: unknown argument {other:?}"))),
+        }
+    }
+    let report = bench_async::run(&dir, n, rounds)?;
+    if json {
+        println!("{report}");
+    } else {
+        print!("{}", bench_async::table(&report));
+    }
+    Ok(())
+}
+
+/// The value of a `--n`-like option: a positive number.
+fn positive(value: Option<&String>, what: &str) -> Result<usize, Failure> {
+    value
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .ok_or_else(|| Failure::Usage(format!("{what} needs a positive number")))
 }
 
 /// `sessions bench`.
@@ -183,13 +380,10 @@ fn bench(dir: PathBuf, args: &[String]) -> Result<(), Failure> {
     let mut opts = bench::Options { dir, n: 2000, rounds: 5, clear_sizes: vec![1000, 10000, 100000], django_python: None };
     let (mut json, mut svg, mut django) = (false, None, false);
     let mut it = args.iter();
-    let number = |v: Option<&String>, what: &str| -> Result<usize, Failure> {
-        v.and_then(|v| v.parse().ok()).filter(|&n| n > 0).ok_or_else(|| Failure::Usage(format!("{what} needs a positive number")))
-    };
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--n" => opts.n = number(it.next(), "--n")?,
-            "--rounds" => opts.rounds = number(it.next(), "--rounds")?,
+            "--n" => opts.n = positive(it.next(), "--n")?,
+            "--rounds" => opts.rounds = positive(it.next(), "--rounds")?,
             "--clear-sizes" => {
                 let list = it.next().ok_or_else(|| Failure::Usage("--clear-sizes needs a list".into()))?;
                 opts.clear_sizes = list
@@ -229,9 +423,16 @@ fn bench(dir: PathBuf, args: &[String]) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Creates the directory if needed, finds the secret, and instantiates the component
-/// with DIR preopened at its absolute path.
+/// Instantiates the portable component for DIR (see [`tenant`]).
 fn open(dir: &Path) -> Result<Guest, Failure> {
+    let tenant = tenant(dir)?;
+    let runtime = Runtime::new()?;
+    Ok(runtime.instantiate(&tenant)?)
+}
+
+/// Creates the directory if needed, finds the secret, and describes the tenant: DIR
+/// preopened at its absolute path, the settings from the environment.
+fn tenant(dir: &Path) -> Result<Tenant, Failure> {
     if !dir.exists() {
         create_private_dir(dir).map_err(|e| io_failure("cannot create", dir, e))?;
     }
@@ -251,8 +452,7 @@ fn open(dir: &Path) -> Result<Guest, Failure> {
             tenant = tenant.env(name, &value);
         }
     }
-    let runtime = Runtime::new()?;
-    Ok(runtime.instantiate(&tenant)?)
+    Ok(tenant)
 }
 
 #[cfg(unix)]

@@ -2,6 +2,7 @@
 //! directory per test, helpers to look at what is on disk.
 #![allow(dead_code)]
 
+use file_sessions_host::twins::{AsyncGuest, AsyncRuntime};
 use file_sessions_host::{Guest, Runtime, Tenant};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,12 @@ pub const SECRET: &str = "test-secret-key-for-interop";
 pub fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| Runtime::new().expect("loading the component"))
+}
+
+/// The async component's engine and pre-linked component, compiled once per test binary.
+pub fn async_runtime() -> &'static AsyncRuntime {
+    static RUNTIME: OnceLock<AsyncRuntime> = OnceLock::new();
+    RUNTIME.get_or_init(|| AsyncRuntime::new().expect("loading the async component"))
 }
 
 /// A fresh storage directory and the tenant settings pointing at it.
@@ -38,6 +45,11 @@ impl Env {
     /// A new instance of the component on this directory.
     pub fn guest(&self) -> Guest {
         runtime().instantiate(&self.tenant).expect("instantiating")
+    }
+
+    /// A new instance of the async component on this directory.
+    pub async fn async_guest(&self) -> AsyncGuest {
+        async_runtime().instantiate(&self.tenant).await.expect("instantiating the async component")
     }
 
     pub fn path(&self) -> &Path {

@@ -1,0 +1,143 @@
+//! The storage directory: the few descriptor-level calls the store makes, and nothing
+//! else touches the filesystem.
+//!
+//! [`Storage`] is what the store needs: read a file whole, stat, create-exclusive and
+//! write, link, rename, unlink, list. Three implementations, chosen at build time:
+//!
+//! * natively, `std::fs` ([`Dir`]), so the same store runs in unit tests and in the native
+//!   benchmark;
+//! * on `wasm32`, WASI 0.2 `wasi:filesystem` calls on a descriptor opened once per
+//!   instance ([`Dir`]; each path-based call costs a sandboxed resolution on the host, so
+//!   the store makes as few as it can);
+//! * in the async component (feature `async`), the same calls through WASI 0.3
+//!   (`AsyncDir`), whose futures let the host run other calls while one waits.
+//!
+//! The first two answer at once: their futures are ready on the first poll, which is what
+//! [`run_sync`](crate::run_sync) relies on. Names are plain file names, never paths.
+
+use std::io;
+use time::OffsetDateTime;
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native;
+#[cfg(not(target_arch = "wasm32"))]
+pub use native::{Dir, Entries};
+
+#[cfg(target_arch = "wasm32")]
+mod wasi_p2;
+#[cfg(target_arch = "wasm32")]
+pub use wasi_p2::{Dir, Entries};
+
+#[cfg(all(target_arch = "wasm32", feature = "async"))]
+mod wasi_p3;
+#[cfg(all(target_arch = "wasm32", feature = "async"))]
+pub use wasi_p3::AsyncDir;
+
+/// A file read whole, with its modification time.
+pub struct Contents {
+    /// The bytes, or `None` when the file is larger than the limit asked for.
+    pub bytes: Option<Vec<u8>>,
+    /// The modification time (the time of the last save).
+    pub mtime: OffsetDateTime,
+}
+
+/// What `stat` tells about a name.
+pub struct Stat {
+    /// A regular file (not a directory, symlink, FIFO, ...).
+    pub is_file: bool,
+    /// Size in bytes.
+    pub size: u64,
+    /// The modification time.
+    pub mtime: OffsetDateTime,
+}
+
+/// The calls the store makes on its directory. Symlinks are never followed.
+#[allow(async_fn_in_trait)] // one thread per instance: no `Send` bound wanted
+pub trait Storage {
+    /// A streaming listing.
+    type Entries: EntryStream;
+
+    /// Reads a regular file whole (when at most `limit` bytes). The type is checked before
+    /// opening: opening a FIFO would wait for a writer, and a symlink is not followed.
+    async fn read(&self, name: &str, limit: u64) -> io::Result<Contents>;
+    /// `stat` without following symlinks.
+    async fn stat(&self, name: &str) -> io::Result<Stat>;
+    /// Creates `name` exclusively (`O_CREAT|O_EXCL`) and writes `bytes` to it; on a failed
+    /// write the file is removed again.
+    async fn write_new(&self, name: &str, bytes: &[u8]) -> io::Result<()>;
+    /// Hard-links `from` to `to`; fails with `AlreadyExists` when `to` exists.
+    async fn link(&self, from: &str, to: &str) -> io::Result<()>;
+    /// Atomically renames `from` over `to`.
+    async fn rename(&self, from: &str, to: &str) -> io::Result<()>;
+    /// Unlinks a file.
+    async fn remove(&self, name: &str) -> io::Result<()>;
+    /// Streams the names in the directory (never all held at once).
+    async fn entries(&self) -> io::Result<Self::Entries>;
+}
+
+/// A directory listing, one name at a time.
+#[allow(async_fn_in_trait)]
+pub trait EntryStream {
+    /// The next name, `None` at the end. Names that are not UTF-8 are skipped (never ours).
+    async fn next_name(&mut self) -> Option<io::Result<String>>;
+}
+
+/// Lexical normalisation: drops `.` components and repeated or trailing slashes.
+/// `..` is kept, so it can never match a preopen it would climb out of.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+fn components(path: &str) -> Vec<&str> {
+    path.split('/').filter(|c| !c.is_empty() && *c != ".").collect()
+}
+
+/// Picks the preopen that contains `path` (the longest match) and what is left of the
+/// path below it, which must not climb with `..`. Shared by the WASI 0.2 and 0.3 opens.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+fn choose_preopen<D>(path: &str, preopens: impl IntoIterator<Item = (D, String)>) -> io::Result<(D, String)> {
+    let want_abs = path.starts_with('/');
+    let want = components(path);
+    let mut best: Option<(usize, D)> = None;
+    for (fd, name) in preopens {
+        let have = components(&name);
+        if name.starts_with('/') != want_abs || !want.starts_with(&have) {
+            continue;
+        }
+        if best.as_ref().is_none_or(|(len, _)| have.len() > *len) {
+            best = Some((have.len(), fd));
+        }
+    }
+    let Some((depth, preopen)) = best else {
+        return Err(io::Error::new(io::ErrorKind::NotFound, "no WASI preopen contains it"));
+    };
+    let rest = &want[depth..];
+    if rest.contains(&"..") {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "`..` below a preopen"));
+    }
+    Ok((preopen, rest.join("/")))
+}
+
+/// The `io::ErrorKind` for a WASI `error-code` (0.2 and 0.3 share the names).
+#[cfg_attr(not(target_arch = "wasm32"), allow(unused_macros))]
+macro_rules! error_kind {
+    ($code:expr, $E:ident) => {{
+        use std::io::ErrorKind as K;
+        match $code {
+            $E::NoEntry => K::NotFound,
+            $E::Exist => K::AlreadyExists,
+            $E::Access | $E::NotPermitted => K::PermissionDenied,
+            $E::IsDirectory => K::IsADirectory,
+            $E::NotDirectory => K::NotADirectory,
+            $E::NameTooLong => K::InvalidFilename,
+            $E::InsufficientSpace | $E::Quota => K::StorageFull,
+            $E::ReadOnly => K::ReadOnlyFilesystem,
+            $E::Unsupported => K::Unsupported,
+            _ => K::Other,
+        }
+    }};
+}
+#[cfg_attr(not(target_arch = "wasm32"), allow(unused_imports))]
+use error_kind;
+
+/// Whether an error means "there is no such file" (missing, or a name too long to exist).
+pub fn is_absent(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::InvalidFilename)
+}

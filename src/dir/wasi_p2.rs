@@ -1,0 +1,148 @@
+//! The storage directory through WASI 0.2 (`wasi:filesystem@0.2`): one descriptor opened
+//! once per instance, every call relative to it. Every future is ready at once.
+
+use super::{Contents, EntryStream, Stat, Storage, choose_preopen, error_kind};
+use crate::expiry;
+use std::io;
+use wasi::filesystem::preopens::get_directories;
+use wasi::filesystem::types::{
+    Descriptor, DescriptorFlags, DescriptorStat, DescriptorType, DirectoryEntryStream, ErrorCode,
+    OpenFlags, PathFlags,
+};
+
+/// The storage directory: one descriptor, opened once per instance.
+pub struct Dir {
+    /// The directory itself: every file call is made relative to it.
+    fd: Descriptor,
+}
+
+/// A streaming listing of the directory's file names.
+pub struct Entries {
+    stream: DirectoryEntryStream,
+    // Keeps the listing's own descriptor open while streaming.
+    _dir: Descriptor,
+}
+
+impl EntryStream for Entries {
+    async fn next_name(&mut self) -> Option<io::Result<String>> {
+        match self.stream.read_directory_entry() {
+            Ok(Some(entry)) => Some(Ok(entry.name)),
+            Ok(None) => None,
+            Err(e) => Some(Err(to_io(e))),
+        }
+    }
+}
+
+fn to_io(code: ErrorCode) -> io::Error {
+    io::Error::new(error_kind!(code, ErrorCode), code.message())
+}
+
+fn mtime_of(stat: &DescriptorStat) -> time::OffsetDateTime {
+    let t = stat.data_modification_timestamp.map_or((0, 0), |t| (t.seconds, t.nanoseconds));
+    expiry::from_unix(t.0 as i64, t.1)
+}
+
+impl Dir {
+    /// Opens `path` through the WASI preopen that contains it (the longest match).
+    pub fn open(path: &str) -> io::Result<Dir> {
+        let (preopen, rest) = choose_preopen(path, get_directories())?;
+        if rest.is_empty() {
+            return Ok(Dir { fd: preopen });
+        }
+        let fd = preopen
+            .open_at(PathFlags::empty(), &rest, OpenFlags::DIRECTORY, DescriptorFlags::READ)
+            .map_err(to_io)?;
+        Ok(Dir { fd })
+    }
+}
+
+impl Storage for Dir {
+    type Entries = Entries;
+
+    /// Four host calls: stat, open, one read, close.
+    async fn read(&self, name: &str, limit: u64) -> io::Result<Contents> {
+        let stat = self.fd.stat_at(PathFlags::empty(), name).map_err(to_io)?;
+        if stat.type_ != DescriptorType::RegularFile {
+            return Err(io::Error::new(io::ErrorKind::IsADirectory, "not a regular file"));
+        }
+        let mtime = mtime_of(&stat);
+        if stat.size > limit {
+            return Ok(Contents { bytes: None, mtime });
+        }
+        let file = self
+            .fd
+            .open_at(PathFlags::empty(), name, OpenFlags::empty(), DescriptorFlags::READ)
+            .map_err(to_io)?;
+        // Ask for one byte more than stat said: a file replaced since the stat (by a
+        // rename) shows up as a longer or shorter read and is then read to its end,
+        // never cut short. wasmtime-wasi hands out at most 64 KiB per read.
+        let mut bytes = Vec::with_capacity(stat.size as usize + 1);
+        loop {
+            let want = (stat.size + 1).saturating_sub(bytes.len() as u64).clamp(1, 64 * 1024);
+            let (chunk, _) = file.read(want, bytes.len() as u64).map_err(to_io)?;
+            if chunk.is_empty() {
+                break;
+            }
+            let short = (chunk.len() as u64) < want;
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() as u64 > limit {
+                return Ok(Contents { bytes: None, mtime });
+            }
+            if short && bytes.len() as u64 == stat.size {
+                break; // all of it, as stat said: no extra call to see the end
+            }
+        }
+        Ok(Contents { bytes: Some(bytes), mtime })
+    }
+
+    async fn stat(&self, name: &str) -> io::Result<Stat> {
+        let stat = self.fd.stat_at(PathFlags::empty(), name).map_err(to_io)?;
+        Ok(Stat { is_file: stat.type_ == DescriptorType::RegularFile, size: stat.size, mtime: mtime_of(&stat) })
+    }
+
+    /// Opens with `WRITE` only (no directory-mutation flag), which every WASI host accepts.
+    async fn write_new(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        let file = self
+            .fd
+            .open_at(PathFlags::empty(), name, OpenFlags::CREATE | OpenFlags::EXCLUSIVE, DescriptorFlags::WRITE)
+            .map_err(to_io)?;
+        let mut written = 0usize;
+        while written < bytes.len() {
+            let error = match file.write(&bytes[written..], written as u64) {
+                Ok(0) => io::Error::new(io::ErrorKind::WriteZero, "short write"),
+                Ok(n) => {
+                    written += n as usize;
+                    continue;
+                }
+                Err(e) => to_io(e),
+            };
+            drop(file);
+            let _ = self.fd.unlink_file_at(name);
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    async fn link(&self, from: &str, to: &str) -> io::Result<()> {
+        self.fd.link_at(PathFlags::empty(), from, &self.fd, to).map_err(to_io)
+    }
+
+    async fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        self.fd.rename_at(from, &self.fd, to).map_err(to_io)
+    }
+
+    async fn remove(&self, name: &str) -> io::Result<()> {
+        self.fd.unlink_file_at(name).map_err(to_io)
+    }
+
+    /// Lists through its own `open-at(".")` descriptor: jco's shim refuses to list a
+    /// preopen descriptor itself.
+    async fn entries(&self) -> io::Result<Entries> {
+        let dir = self
+            .fd
+            .open_at(PathFlags::empty(), ".", OpenFlags::DIRECTORY, DescriptorFlags::READ)
+            .map_err(to_io)?;
+        let stream = dir.read_directory().map_err(to_io)?;
+        Ok(Entries { stream, _dir: dir })
+    }
+}

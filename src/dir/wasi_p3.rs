@@ -1,0 +1,151 @@
+//! The storage directory through WASI 0.3 (`wasi:filesystem@0.3`, the `wasip3` crate):
+//! the same calls as the WASI 0.2 one, but each is an async import, so while one waits on
+//! the disk the host can run other calls into the same instance.
+
+use super::{Contents, EntryStream, Stat, Storage, choose_preopen, error_kind};
+use crate::expiry;
+use std::io;
+use wasip3::filesystem::preopens::get_directories;
+use wasip3::filesystem::types::{
+    Descriptor, DescriptorFlags, DescriptorStat, DescriptorType, DirectoryEntry, ErrorCode,
+    OpenFlags, PathFlags,
+};
+use wasip3::wit_bindgen::{FutureReader, StreamReader, StreamResult};
+
+/// The storage directory: one WASI 0.3 descriptor, opened once per instance.
+pub struct AsyncDir {
+    fd: Descriptor,
+}
+
+/// A streaming listing of the directory's file names.
+pub struct AsyncEntries {
+    entries: StreamReader<DirectoryEntry>,
+    /// Resolves to the listing's error, if it ended on one.
+    end: Option<FutureReader<Result<(), ErrorCode>>>,
+}
+
+impl EntryStream for AsyncEntries {
+    async fn next_name(&mut self) -> Option<io::Result<String>> {
+        if let Some(entry) = self.entries.next().await {
+            return Some(Ok(entry.name));
+        }
+        match self.end.take()?.await {
+            Ok(()) => None,
+            Err(e) => Some(Err(to_io(e))),
+        }
+    }
+}
+
+fn to_io(code: ErrorCode) -> io::Error {
+    io::Error::new(error_kind!(code, ErrorCode), format!("{code:?}"))
+}
+
+fn mtime_of(stat: &DescriptorStat) -> time::OffsetDateTime {
+    let t = stat.data_modification_timestamp.map_or((0, 0), |t| (t.seconds, t.nanoseconds));
+    expiry::from_unix(t.0, t.1)
+}
+
+impl AsyncDir {
+    /// Opens `path` through the WASI 0.3 preopen that contains it (the longest match).
+    pub async fn open(path: &str) -> io::Result<AsyncDir> {
+        let (preopen, rest) = choose_preopen(path, get_directories())?;
+        if rest.is_empty() {
+            return Ok(AsyncDir { fd: preopen });
+        }
+        let fd = preopen
+            .open_at(PathFlags::empty(), rest, OpenFlags::DIRECTORY, DescriptorFlags::READ)
+            .await
+            .map_err(to_io)?;
+        Ok(AsyncDir { fd })
+    }
+}
+
+impl Storage for AsyncDir {
+    type Entries = AsyncEntries;
+
+    async fn read(&self, name: &str, limit: u64) -> io::Result<Contents> {
+        let stat = self.fd.stat_at(PathFlags::empty(), name.to_owned()).await.map_err(to_io)?;
+        if !matches!(stat.type_, DescriptorType::RegularFile) {
+            return Err(io::Error::new(io::ErrorKind::IsADirectory, "not a regular file"));
+        }
+        let mtime = mtime_of(&stat);
+        if stat.size > limit {
+            return Ok(Contents { bytes: None, mtime });
+        }
+        let file = self
+            .fd
+            .open_at(PathFlags::empty(), name.to_owned(), OpenFlags::empty(), DescriptorFlags::READ)
+            .await
+            .map_err(to_io)?;
+        let (mut data, done) = file.read_via_stream(0);
+        // Read to the end of the stream, whatever stat said: a file replaced since the
+        // stat (by a rename) is then read whole, never cut short.
+        let mut bytes = Vec::with_capacity(stat.size as usize + 1);
+        loop {
+            if bytes.capacity() == bytes.len() {
+                bytes.reserve(64 * 1024);
+            }
+            let (result, buf) = data.read(bytes).await;
+            bytes = buf;
+            if bytes.len() as u64 > limit {
+                return Ok(Contents { bytes: None, mtime });
+            }
+            match result {
+                StreamResult::Complete(_) => continue,
+                StreamResult::Dropped | StreamResult::Cancelled => break,
+            }
+        }
+        done.await.map_err(to_io)?;
+        Ok(Contents { bytes: Some(bytes), mtime })
+    }
+
+    async fn stat(&self, name: &str) -> io::Result<Stat> {
+        let stat = self.fd.stat_at(PathFlags::empty(), name.to_owned()).await.map_err(to_io)?;
+        Ok(Stat { is_file: matches!(stat.type_, DescriptorType::RegularFile), size: stat.size, mtime: mtime_of(&stat) })
+    }
+
+    /// Opens with `WRITE` only (no directory-mutation flag), as the WASI 0.2 one does.
+    async fn write_new(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        let file = self
+            .fd
+            .open_at(
+                PathFlags::empty(),
+                name.to_owned(),
+                OpenFlags::CREATE | OpenFlags::EXCLUSIVE,
+                DescriptorFlags::WRITE,
+            )
+            .await
+            .map_err(to_io)?;
+        let (mut tx, rx) = wasip3::wit_stream::new::<u8>();
+        let done = file.write_via_stream(rx, 0);
+        let unsent = tx.write_all(bytes.to_vec()).await;
+        drop(tx); // end of data: the host finishes the write
+        let result = match done.await {
+            Err(e) => Err(to_io(e)),
+            Ok(()) if !unsent.is_empty() => Err(io::Error::new(io::ErrorKind::WriteZero, "short write")),
+            Ok(()) => Ok(()),
+        };
+        if result.is_err() {
+            drop(file);
+            let _ = self.fd.unlink_file_at(name.to_owned()).await;
+        }
+        result
+    }
+
+    async fn link(&self, from: &str, to: &str) -> io::Result<()> {
+        self.fd.link_at(PathFlags::empty(), from.to_owned(), &self.fd, to.to_owned()).await.map_err(to_io)
+    }
+
+    async fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        self.fd.rename_at(from.to_owned(), &self.fd, to.to_owned()).await.map_err(to_io)
+    }
+
+    async fn remove(&self, name: &str) -> io::Result<()> {
+        self.fd.unlink_file_at(name.to_owned()).await.map_err(to_io)
+    }
+
+    async fn entries(&self) -> io::Result<AsyncEntries> {
+        let (entries, end) = self.fd.read_directory();
+        Ok(AsyncEntries { entries, end: Some(end) })
+    }
+}
