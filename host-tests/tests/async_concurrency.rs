@@ -15,12 +15,13 @@
 
 mod common;
 
+use common::stress::*;
 use common::*;
 use file_sessions_host::twins::{AsyncGuest, Twins};
 use file_sessions_host::{HostError, HostState, SessionHandle, StoreError, Tenant};
 use futures::future::join_all;
 use serde_json::{Value, json};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,75 +32,9 @@ use wasmtime::component::Accessor;
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-/// One line of the reliability report.
-fn report(check: &str, tried: &str, held: &str) {
-    for field in [check, tried, held] {
-        assert!(!field.contains('|') && !field.contains('\n'), "report fields are table cells: {field}");
-    }
-    eprintln!("RELIABILITY | {check} | {tried} | {held}");
-}
-
-/// xorshift64*: small and seedable, to pick which sessions to load.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed | 1)
-    }
-
-    /// A seed that differs between runs.
-    fn seed() -> u64 {
-        use std::hash::{BuildHasher, Hasher};
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
-        h.finish()
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/// Filler determined by `(writer, seq)`: a load that mixed two saves would not match it.
-fn pad(writer: u64, seq: u64, len: usize) -> String {
-    let mut r = Rng::new(writer.wrapping_mul(1_000_003) ^ seq.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    (0..len).map(|_| ALPHABET[r.below(64) as usize] as char).collect()
-}
-
-fn pad_len(seq: u64) -> usize {
-    // Every fourth save is over 1 KiB of JSON, so stored compressed; the rest plain.
-    if seq.is_multiple_of(4) { 1200 + (seq % 997) as usize } else { 8 + (seq % 61) as usize }
-}
-
-/// The value stored under `"p"`: self-describing and self-checking.
-fn payload(key: &str, writer: u64, seq: u64) -> Value {
-    json!({"key": key, "writer": writer, "seq": seq, "pad": pad(writer, seq, pad_len(seq))})
-}
-
 /// The whole session data of a session holding `payload(key, writer, seq)`.
 fn data(key: &str, writer: u64, seq: u64) -> Value {
     json!({"p": payload(key, writer, seq)})
-}
-
-/// Checks `p` is one complete payload for `key`; returns its `(writer, seq)`.
-fn check_payload(key: &str, p: &Value) -> Result<(u64, u64), String> {
-    let bad = || format!("not a complete payload for {key}: {}", p.to_string().chars().take(200).collect::<String>());
-    let obj = p.as_object().ok_or_else(bad)?;
-    let writer = obj.get("writer").and_then(Value::as_u64).ok_or_else(bad)?;
-    let seq = obj.get("seq").and_then(Value::as_u64).ok_or_else(bad)?;
-    let ok = obj.len() == 4
-        && obj.get("key").and_then(Value::as_str) == Some(key)
-        && obj.get("pad").and_then(Value::as_str) == Some(pad(writer, seq, pad_len(seq)).as_str());
-    if ok { Ok((writer, seq)) } else { Err(bad()) }
 }
 
 /// Checks loaded session data is exactly `{"p": <complete payload for key>}`.
@@ -113,19 +48,6 @@ fn check_data(key: &str, text: &str) -> Result<(u64, u64), String> {
         return Err(format!("{key}: unexpected keys in {}", text.chars().take(200).collect::<String>()));
     }
     check_payload(key, obj.get("p").ok_or_else(|| format!("{key}: no \"p\" in {text}"))?)
-}
-
-/// The session a file holds, verified and decoded natively; `Err` for a file that does not
-/// verify (a torn or mixed file would land here), `Ok(None)` when there is no file.
-fn on_disk(path: &Path) -> Result<Option<Value>, String> {
-    match std::fs::read(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("{}: {e}", path.display())),
-        Ok(bytes) => {
-            let text = String::from_utf8(bytes).map_err(|_| "not UTF-8".to_owned())?;
-            signer().loads(&text).map(Some).map_err(|e| format!("{e:?} ({} bytes)", text.len()))
-        }
-    }
 }
 
 /// A failed call, with what was being done.
@@ -216,16 +138,6 @@ async fn save_round(
     Ok(())
 }
 
-fn temps(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.contains("_out_"))
-        .collect();
-    v.sort();
-    v
-}
-
 /// The directory holds exactly the files of `keys`, and no temporary file.
 fn check_directory_holds_exactly(env: &Env, keys: impl IntoIterator<Item = String>) {
     assert_eq!(temps(env.path()), Vec::<String>::new(), "temporary files left behind");
@@ -270,7 +182,7 @@ impl TempSampler {
                 if let Ok(entries) = std::fs::read_dir(&dir) {
                     let n = entries
                         .filter_map(Result::ok)
-                        .filter(|e| e.file_name().to_string_lossy().contains("_out_"))
+                        .filter(|e| is_temp(&e.file_name().to_string_lossy()))
                         .count();
                     max = max.max(n);
                     samples += 1;
@@ -394,9 +306,6 @@ async fn one_instance_many_concurrent_asave_and_aload() {
 
 /// Sessions whose files exist, published by whichever instance created them.
 type Published = Mutex<Vec<(String, u64, Arc<Progress>)>>;
-
-/// The payloads written to each shared session, `(writer, seq)`, recorded before the save.
-type Written = Mutex<HashMap<String, HashSet<(u64, u64)>>>;
 
 #[derive(Default, Debug)]
 struct InstanceTally {
@@ -577,7 +486,7 @@ async fn many_instances_on_one_directory_concurrent_asave_and_aload() {
     }
     drop(g);
     let common = Arc::new(Shared {
-        written: Mutex::new(shared.iter().map(|k| (k.clone(), HashSet::from([(999, 0)]))).collect()),
+        written: written_for(&shared),
         shared,
         published: Mutex::new(Vec::new()),
     });

@@ -21,6 +21,7 @@
 mod common;
 mod instrumented;
 
+use common::stress::*;
 use common::*;
 use file_sessions::codec::Signer;
 use file_sessions_host::{HostError, error_detail, error_kind};
@@ -39,47 +40,6 @@ const SESSIONS: &str = env!("CARGO_BIN_EXE_sessions");
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-/// One line of the reliability report.
-fn report(check: &str, tried: &str, held: &str) {
-    for field in [check, tried, held] {
-        assert!(!field.contains('|') && !field.contains('\n'), "report fields are table cells: {field}");
-    }
-    eprintln!("RELIABILITY | {check} | {tried} | {held}");
-}
-
-/// xorshift64*: small, seedable, good enough to pick operations.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed | 1)
-    }
-
-    /// A seed that differs between runs.
-    fn seed() -> u64 {
-        use std::hash::{BuildHasher, Hasher};
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
-        h.finish()
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    /// A valid session key (32 characters of `[a-z0-9]`).
-    fn key(&mut self) -> String {
-        (0..32).map(|_| b"abcdefghijklmnopqrstuvwxyz0123456789"[self.below(36) as usize] as char).collect()
-    }
-}
-
 /// A deadline: loops stop at their count or at this, whichever comes first.
 struct Budget(Instant);
 
@@ -90,63 +50,6 @@ impl Budget {
     fn left(&self) -> bool {
         Instant::now() < self.0
     }
-}
-
-fn is_temp(name: &str) -> bool {
-    name.contains("_out_")
-}
-
-fn temps(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| is_temp(n))
-        .collect();
-    v.sort();
-    v
-}
-
-/// The session a file holds, verified and decoded natively; `Err` for a file that does not
-/// verify (a torn or mixed file would land here), `Ok(None)` when there is no file.
-fn on_disk(path: &Path) -> Result<Option<Value>, String> {
-    match std::fs::read(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("{}: {e}", path.display())),
-        Ok(bytes) => {
-            let text = String::from_utf8(bytes).map_err(|_| "not UTF-8".to_owned())?;
-            Signer::new(SECRET, &[]).loads(&text).map(Some).map_err(|e| format!("{e:?} ({} bytes)", text.len()))
-        }
-    }
-}
-
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/// Filler determined by `(writer, seq)`: a load that mixed two saves would not match it.
-fn pad(writer: u64, seq: u64, len: usize) -> String {
-    let mut r = Rng::new(writer.wrapping_mul(1_000_003) ^ seq.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    (0..len).map(|_| ALPHABET[r.below(64) as usize] as char).collect()
-}
-
-fn pad_len(seq: u64) -> usize {
-    // Every fourth save is over 1 KiB of JSON, so stored compressed; the rest plain.
-    if seq.is_multiple_of(4) { 1200 + (seq % 997) as usize } else { 8 + (seq % 61) as usize }
-}
-
-/// The data a writer saves into a shared session: self-describing and self-checking.
-fn payload(key: &str, writer: u64, seq: u64) -> Value {
-    json!({"key": key, "writer": writer, "seq": seq, "pad": pad(writer, seq, pad_len(seq))})
-}
-
-/// Checks a loaded shared session is one complete payload for `key`; returns its author.
-fn check_payload(key: &str, v: &Value) -> Result<(u64, u64), String> {
-    let bad = || format!("not a complete payload for {key}: {}", v.to_string().chars().take(200).collect::<String>());
-    let obj = v.as_object().ok_or_else(bad)?;
-    let writer = obj.get("writer").and_then(Value::as_u64).ok_or_else(bad)?;
-    let seq = obj.get("seq").and_then(Value::as_u64).ok_or_else(bad)?;
-    let ok = obj.len() == 4
-        && obj.get("key").and_then(Value::as_str) == Some(key)
-        && obj.get("pad").and_then(Value::as_str) == Some(pad(writer, seq, pad_len(seq)).as_str());
-    if ok { Ok((writer, seq)) } else { Err(bad()) }
 }
 
 /// Runs the `sessions` command on `dir` with the tests' secret.
@@ -177,12 +80,6 @@ fn shared_sessions(env: &Env, n: usize) -> Vec<String> {
             k
         })
         .collect()
-}
-
-type Written = Mutex<HashMap<String, HashSet<(u64, u64)>>>;
-
-fn written_for(shared: &[String]) -> Written {
-    Mutex::new(shared.iter().map(|k| (k.clone(), HashSet::from([(999, 0)]))).collect())
 }
 
 /// After a run: every shared session is on disk, complete, and holds a payload some writer

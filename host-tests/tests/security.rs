@@ -13,6 +13,7 @@
 mod common;
 mod instrumented;
 
+use common::stress::{Rng, report};
 use common::*;
 use file_sessions::codec::{DecodeError, MAX_DEPTH, MAX_JSON_BYTES, MAX_VALUES, Signer, b62_encode, count_values};
 use file_sessions::store::MAX_FILE_BYTES;
@@ -24,7 +25,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 const SESSIONS: &str = env!("CARGO_BIN_EXE_sessions");
 const KEY: &str = "k3y0000000000000000000000000abcd";
@@ -33,19 +34,6 @@ const COOKIE_AGE: u64 = 1_209_600;
 // ---------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------
-
-/// One line of the reliability report.
-fn report(check: &str, tried: &str, held: &str) {
-    for field in [check, tried, held] {
-        assert!(!field.contains('|') && !field.contains('\n'), "report fields are table cells: {field}");
-    }
-    eprintln!("RELIABILITY | {check} | {tried} | {held}");
-}
-
-
-
-
-
 
 /// A signed session file whose payload is `json` (uncompressed), however deep or odd.
 fn signed_json_text(json: &str) -> String {
@@ -166,24 +154,6 @@ fn store_err<T: std::fmt::Debug>(r: Result<T, HostError>, what: &str) -> (String
     match r {
         Err(HostError::Store(e)) => (error_kind(&e).to_owned(), error_detail(&e).to_owned()),
         other => panic!("{what}: expected a store error, got {other:?}"),
-    }
-}
-
-/// xorshift64*.
-struct Rng(u64);
-
-impl Rng {
-    fn seeded() -> Rng {
-        use std::hash::{BuildHasher, Hasher};
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos());
-        Rng(h.finish() | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 }
 
@@ -423,7 +393,8 @@ fn densest_sessions_at_the_limits_save_and_load_within_the_memory_cap() {
         (make(lo), make(lo + 1), lo)
     };
     let items = ["0", "null", "\"a\"", "{}", "[]", "[0]", "[[]]", "[[[]]]", "[{}]", "{\"a\":0}"];
-    let mut shapes: Vec<(String, Box<dyn Fn(usize) -> String>)> =
+    type Shape = (String, Box<dyn Fn(usize) -> String>);
+    let mut shapes: Vec<Shape> =
         items.iter().map(|&item| (format!("[{item},...]"), Box::new(move |n| list(item, n)) as Box<dyn Fn(usize) -> String>)).collect();
     shapes.push(("{many keys}".to_owned(), Box::new(members)));
     let mut lines = Vec::new();
@@ -495,7 +466,7 @@ fn densest_sessions_at_the_limits_save_and_load_within_the_memory_cap() {
 #[test]
 fn large_values_are_saved_or_refused_never_trapped() {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut rng = Rng::seeded();
+    let mut rng = Rng::new(Rng::seed());
     let mut lines = Vec::new();
     for size in [MAX_JSON_BYTES - 64, MAX_JSON_BYTES - 10, MAX_JSON_BYTES + 64, 10 << 20, 32 << 20] {
         let env = Env::new();
@@ -1213,7 +1184,7 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<String>().prop_map(Value::from),
         // Over 1 KiB: the compressed path (built cheaply, not by a regex).
         (1000usize..3000, any::<u64>()).prop_map(|(n, seed)| {
-            let mut r = Rng(seed | 1);
+            let mut r = Rng::new(seed);
             Value::from((0..n).map(|_| (b'a' + (r.next() % 26) as u8) as char).collect::<String>())
         }),
     ];

@@ -8,6 +8,8 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+pub mod stress;
+
 /// The secret of the worked examples in the behaviour reference.
 pub const SECRET: &str = "test-secret-key-for-interop";
 
