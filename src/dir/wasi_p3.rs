@@ -78,19 +78,26 @@ impl Storage for AsyncDir {
             .await
             .map_err(to_io)?;
         let (mut data, done) = file.read_via_stream(0);
-        // Read to the end of the stream, whatever stat said: a file replaced since the
-        // stat (by a rename) is then read whole, never cut short.
+        // Room for one byte more than stat said, as in the WASI 0.2 read: a file replaced
+        // since the stat (by a rename) shows up as a longer or shorter read and is then read
+        // to its end, never cut short. Each read is a hop to the host's blocking pool, so a
+        // read that stops short at exactly the stated size ends it without another hop to
+        // see the end of the stream.
         let mut bytes = Vec::with_capacity(stat.size as usize + 1);
         loop {
             if bytes.capacity() == bytes.len() {
                 bytes.reserve(64 * 1024);
             }
+            let room = bytes.capacity() - bytes.len();
             let (result, buf) = data.read(bytes).await;
             bytes = buf;
             if bytes.len() as u64 > limit {
                 return Ok(Contents { bytes: None, mtime });
             }
             match result {
+                StreamResult::Complete(n) if n < room && bytes.len() as u64 == stat.size => {
+                    return Ok(Contents { bytes: Some(bytes), mtime });
+                }
                 StreamResult::Complete(_) => continue,
                 StreamResult::Dropped | StreamResult::Cancelled => break,
             }
