@@ -253,7 +253,9 @@ impl Either {
     /// An instance of the async component for DIR, as [`open`] makes the portable one.
     fn open_async(dir: &Path) -> Result<Either, Failure> {
         let tenant = tenant(dir)?;
-        let executor = tokio::runtime::Builder::new_multi_thread()
+        // One instance, one task: a current-thread executor (WASI 0.3 file calls still run
+        // on tokio's blocking pool), as the README recommends.
+        let executor = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| Failure::Failed(format!("io: starting the executor: {e}")))?;
