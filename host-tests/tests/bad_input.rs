@@ -1,5 +1,6 @@
 #[macro_use]
 mod common;
+use common::zlib::zlib_bomb;
 use common::*;
 
 // Bad input of every kind gets a clear error (the exact WIT variant, with a text that
@@ -319,64 +320,6 @@ fn make_bad_files() -> Vec<(&'static str, Vec<u8>)> {
     v
 }
 
-/// A zlib stream (fixed-Huffman deflate, built by hand) inflating to the JSON object
-/// `{"a":"<spaces>"}` of about `size` bytes: valid, and far past the 8 MiB inflate cap.
-fn zlib_bomb(size: usize) -> Vec<u8> {
-    struct Bits { out: Vec<u8>, acc: u64, n: u32 }
-    impl Bits {
-        fn put(&mut self, value: u64, len: u32) {
-            self.acc |= value << self.n;
-            self.n += len;
-            while self.n >= 8 {
-                self.out.push(self.acc as u8);
-                self.acc >>= 8;
-                self.n -= 8;
-            }
-        }
-        /// A Huffman code, sent most significant bit first.
-        fn code(&mut self, code: u64, len: u32) {
-            for i in (0..len).rev() {
-                self.put(code >> i & 1, 1);
-            }
-        }
-        fn literal(&mut self, b: u8) {
-            assert!(b < 144);
-            self.code(0x30 + u64::from(b), 8);
-        }
-    }
-    let mut bits = Bits { out: vec![0x78, 0x01], acc: 0, n: 0 };
-    bits.put(1, 1); // BFINAL
-    bits.put(1, 2); // fixed Huffman codes
-    let mut inflated = Vec::new();
-    for &b in br#"{"a":" "# {
-        bits.literal(b);
-        inflated.push(b);
-    }
-    let repeats = size / 258;
-    for _ in 0..repeats {
-        bits.code(0xc5, 8); // length 258 (symbol 285)
-        bits.code(0, 5); // distance 1
-    }
-    inflated.resize(inflated.len() + repeats * 258, b' ');
-    for &b in br#""}"# {
-        bits.literal(b);
-        inflated.push(b);
-    }
-    bits.code(0, 7); // end of block
-    bits.put(0, 7); // flush to a byte boundary
-    let mut out = bits.out;
-    let (mut a, mut b) = (1u32, 0u32);
-    for chunk in inflated.chunks(4096) {
-        for &byte in chunk {
-            a += u32::from(byte);
-            b += a;
-        }
-        a %= 65521;
-        b %= 65521;
-    }
-    out.extend_from_slice(&((b << 16) | a).to_be_bytes());
-    out
-}
 
 #[test]
 fn test_fixtures_are_what_they_claim() {
