@@ -82,6 +82,18 @@ pub trait EntryStream {
     async fn next_name(&mut self) -> Option<io::Result<String>>;
 }
 
+/// What `read` decides from the `stat` it makes before opening (the WASI reads share it):
+/// anything but a regular file is an error, since opening a FIFO would wait for a writer
+/// and a symlink is not followed; a file over `limit` gives `Some` contents without bytes,
+/// and is never opened.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+fn before_open(stat: &Stat, limit: u64) -> io::Result<Option<Contents>> {
+    if !stat.is_file {
+        return Err(io::Error::new(io::ErrorKind::IsADirectory, "not a regular file"));
+    }
+    Ok((stat.size > limit).then_some(Contents { bytes: None, mtime: stat.mtime }))
+}
+
 /// Lexical normalisation: drops `.` components and repeated or trailing slashes.
 /// `..` is kept, so it can never match a preopen it would climb out of.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]

@@ -1,7 +1,7 @@
 //! The storage directory through WASI 0.2 (`wasi:filesystem@0.2`): one descriptor opened
 //! once per instance, every call relative to it. Every future is ready at once.
 
-use super::{Contents, EntryStream, Stat, Storage, choose_preopen, error_kind};
+use super::{Contents, EntryStream, Stat, Storage, before_open, choose_preopen, error_kind};
 use crate::expiry;
 use std::io;
 use wasi::filesystem::preopens::get_directories;
@@ -61,14 +61,11 @@ impl Storage for Dir {
 
     /// Four host calls: stat, open, one read, close.
     async fn read(&self, name: &str, limit: u64) -> io::Result<Contents> {
-        let stat = self.fd.stat_at(PathFlags::empty(), name).map_err(to_io)?;
-        if stat.type_ != DescriptorType::RegularFile {
-            return Err(io::Error::new(io::ErrorKind::IsADirectory, "not a regular file"));
+        let stat = Storage::stat(self, name).await?;
+        if let Some(too_big) = before_open(&stat, limit)? {
+            return Ok(too_big);
         }
-        let mtime = mtime_of(&stat);
-        if stat.size > limit {
-            return Ok(Contents { bytes: None, mtime });
-        }
+        let mtime = stat.mtime;
         let file = self
             .fd
             .open_at(PathFlags::empty(), name, OpenFlags::empty(), DescriptorFlags::READ)

@@ -2,7 +2,7 @@
 //! the same calls as the WASI 0.2 one, but each is an async import, so while one waits on
 //! the disk the host can run other calls into the same instance.
 
-use super::{Contents, EntryStream, Stat, Storage, choose_preopen, error_kind};
+use super::{Contents, EntryStream, Stat, Storage, before_open, choose_preopen, error_kind};
 use crate::expiry;
 use std::io;
 use wasip3::filesystem::preopens::get_directories;
@@ -64,14 +64,11 @@ impl Storage for AsyncDir {
     type Entries = AsyncEntries;
 
     async fn read(&self, name: &str, limit: u64) -> io::Result<Contents> {
-        let stat = self.fd.stat_at(PathFlags::empty(), name.to_owned()).await.map_err(to_io)?;
-        if !matches!(stat.type_, DescriptorType::RegularFile) {
-            return Err(io::Error::new(io::ErrorKind::IsADirectory, "not a regular file"));
+        let stat = Storage::stat(self, name).await?;
+        if let Some(too_big) = before_open(&stat, limit)? {
+            return Ok(too_big);
         }
-        let mtime = mtime_of(&stat);
-        if stat.size > limit {
-            return Ok(Contents { bytes: None, mtime });
-        }
+        let mtime = stat.mtime;
         let file = self
             .fd
             .open_at(PathFlags::empty(), name.to_owned(), OpenFlags::empty(), DescriptorFlags::READ)
