@@ -11,9 +11,11 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
+use miniz_oxide::deflate::core::{
+    CompressorOxide, TDEFLFlush, TDEFLStatus, compress, create_comp_flags_from_zip_params,
+};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use miniz_oxide::deflate::core::{CompressorOxide, TDEFLFlush, TDEFLStatus, compress, create_comp_flags_from_zip_params};
 use std::cell::RefCell;
 use subtle::ConstantTimeEq;
 
@@ -102,9 +104,7 @@ impl Signer {
     pub fn new(secret: &str, fallbacks: &[String]) -> Signer {
         let macs = std::iter::once(secret)
             .chain(fallbacks.iter().map(String::as_str))
-            .map(|s| {
-                HmacSha256::new_from_slice(&derive_key(s)).expect("HMAC accepts any key length")
-            })
+            .map(|s| HmacSha256::new_from_slice(&derive_key(s)).expect("HMAC accepts any key length"))
             .collect();
         Signer { macs, deflater: RefCell::new(None) }
     }
@@ -112,9 +112,8 @@ impl Signer {
     /// zlib-compresses `input` with the reused deflater; `None` if miniz reports a failure.
     fn deflate(&self, mut input: &[u8]) -> Option<Vec<u8>> {
         let mut slot = self.deflater.borrow_mut();
-        let deflater = slot.get_or_insert_with(|| {
-            Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(6, 1, 0)))
-        });
+        let deflater =
+            slot.get_or_insert_with(|| Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(6, 1, 0))));
         deflater.reset();
         let mut output = vec![0; (input.len() / 2).max(64)];
         let mut at = 0;
@@ -188,9 +187,7 @@ impl Signer {
     /// The timestamp is parsed but not checked (sessions pass no `max_age`).
     pub fn loads(&self, text: &str) -> Result<Value, DecodeError> {
         let value = self.unsign(text)?;
-        let (payload, timestamp) = value
-            .rsplit_once(':')
-            .ok_or(DecodeError::Malformed("no timestamp"))?;
+        let (payload, timestamp) = value.rsplit_once(':').ok_or(DecodeError::Malformed("no timestamp"))?;
         if !b62_is_valid(timestamp) {
             return Err(DecodeError::Malformed("bad timestamp"));
         }
@@ -225,10 +222,8 @@ impl Signer {
         let (value, sig) = text.rsplit_once(':').ok_or(DecodeError::BadSignature)?;
         // Compared as text, in constant time: a signature differing only in the unused low
         // bits of its last character decodes to the same MAC but is still rejected.
-        let matches = self
-            .macs
-            .iter()
-            .any(|mac| bool::from(signature_with(mac, value).as_bytes().ct_eq(sig.as_bytes())));
+        let matches =
+            self.macs.iter().any(|mac| bool::from(signature_with(mac, value).as_bytes().ct_eq(sig.as_bytes())));
         if matches { Ok(value) } else { Err(DecodeError::BadSignature) }
     }
 }
@@ -495,8 +490,7 @@ mod tests {
 
     #[test]
     fn vector_b_compressed_reads_and_ours_verify() {
-        let django =
-            ".eJyrVkrKTFeyUkpMSh5FRCKlWgAxkXXF:1r31eq:1OfF35hLh0vaS1p5ku3bJHk1pyrIHhAnxZwDB6xuHHc";
+        let django = ".eJyrVkrKTFeyUkpMSh5FRCKlWgAxkXXF:1r31eq:1OfF35hLh0vaS1p5ku3bJHk1pyrIHhAnxZwDB6xuHHc";
         let big = json!({"big": "abc".repeat(100)});
         assert_eq!(signer().loads(django).unwrap(), big);
         // 310 bytes of JSON: below our compression threshold, so stored as it is.
@@ -633,7 +627,9 @@ mod tests {
             let value = format!("{}:1r31eq", URL_SAFE_NO_PAD.encode(json));
             format!("{value}:{}", signer().signature(&value))
         };
-        let s = sign_json(r#"{"id":42,"x":NaN,"y":-Infinity,"z":[Infinity],"s":"NaN \ud800 \"","p":"\ud83d\ude00","l":"\udc00b"}"#);
+        let s = sign_json(
+            r#"{"id":42,"x":NaN,"y":-Infinity,"z":[Infinity],"s":"NaN \ud800 \"","p":"\ud83d\ude00","l":"\udc00b"}"#,
+        );
         assert_eq!(
             signer().loads(&s).unwrap(),
             json!({"id": 42, "x": null, "y": null, "z": [null], "s": "NaN \u{fffd} \"", "p": "😀", "l": "\u{fffd}b"})

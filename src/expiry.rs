@@ -154,11 +154,7 @@ fn parse_clock(s: &str) -> Option<Time> {
 /// `HH`, `HH:MM` or `HH:MM:SS` (also `HHMM` and `HHMMSS`).
 fn parse_hms(s: &str) -> Option<(u8, u8, u8)> {
     let b = s.as_bytes();
-    let parts: Vec<&[u8]> = if s.contains(':') {
-        b.split(|&c| c == b':').collect()
-    } else {
-        b.chunks(2).collect()
-    };
+    let parts: Vec<&[u8]> = if s.contains(':') { b.split(|&c| c == b':').collect() } else { b.chunks(2).collect() };
     if parts.is_empty() || parts.len() > 3 || parts.iter().any(|p| p.len() != 2) {
         return None;
     }
@@ -264,9 +260,18 @@ mod tests {
         assert_eq!(utc("2030-01-01"), "2030-01-01T00:00:00");
         assert_eq!(utc("2030-01-01T10:20:30.5+0100"), "2030-01-01T10:20:30.500000+01:00");
         assert_eq!(utc("2030-01-01T10:20:30.1234567+00:00"), "2030-01-01T10:20:30.123456+00:00");
-        for bad in ["", "tomorrow", "2030-13-01T00:00:00", "2030-02-30", "2030-01-01T25:00:00",
-                    "2030-01-01X10:00", "2030-01-01T10:00:00+", "2030-01-01T10:00:00.+00:00",
-                    "2030-01-01T10:00:00+24:00", "0000-01-01T00:00:00"] {
+        for bad in [
+            "",
+            "tomorrow",
+            "2030-13-01T00:00:00",
+            "2030-02-30",
+            "2030-01-01T25:00:00",
+            "2030-01-01X10:00",
+            "2030-01-01T10:00:00+",
+            "2030-01-01T10:00:00.+00:00",
+            "2030-01-01T10:00:00+24:00",
+            "0000-01-01T00:00:00",
+        ] {
             assert_eq!(parse_iso(bad), None, "{bad}");
         }
     }

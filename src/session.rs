@@ -271,22 +271,30 @@ impl<B: Backend> Session<B> {
     }
 
     /// `get_expiry_age(modification=..., expiry=...)`: whole seconds, floored.
-    pub async fn get_expiry_age(&mut self, modification: Option<DateTime>, expiry: Option<Option<Value>>) -> Result<i64> {
+    pub async fn get_expiry_age(
+        &mut self,
+        modification: Option<DateTime>,
+        expiry: Option<Option<Value>>,
+    ) -> Result<i64> {
         match self.expiry_arg(expiry).await? {
             Stored::Default => Ok(self.backend.cookie_age()),
             Stored::Seconds(n) => Ok(n),
             Stored::Instant(at) => {
                 let modification = modification.unwrap_or(DateTime::Aware(expiry::now()));
-                at.minus(&modification).map(expiry::floor_seconds).ok_or_else(|| {
-                    Error::InvalidValue("cannot compare a naive datetime with an aware one".into())
-                })
+                at.minus(&modification)
+                    .map(expiry::floor_seconds)
+                    .ok_or_else(|| Error::InvalidValue("cannot compare a naive datetime with an aware one".into()))
             }
             Stored::Invalid => Err(invalid_expiry()),
         }
     }
 
     /// `get_expiry_date(modification=..., expiry=...)`.
-    pub async fn get_expiry_date(&mut self, modification: Option<DateTime>, expiry: Option<Option<Value>>) -> Result<DateTime> {
+    pub async fn get_expiry_date(
+        &mut self,
+        modification: Option<DateTime>,
+        expiry: Option<Option<Value>>,
+    ) -> Result<DateTime> {
         let seconds = match self.expiry_arg(expiry).await? {
             Stored::Instant(at) => return Ok(at),
             Stored::Invalid => return Err(invalid_expiry()),
@@ -294,9 +302,7 @@ impl<B: Backend> Session<B> {
             Stored::Seconds(n) => n,
         };
         let modification = modification.unwrap_or(DateTime::Aware(expiry::now()));
-        modification
-            .plus_seconds(seconds)
-            .ok_or_else(|| Error::InvalidValue("the expiry date is out of range".into()))
+        modification.plus_seconds(seconds).ok_or_else(|| Error::InvalidValue("the expiry date is out of range".into()))
     }
 
     /// `get_expire_at_browser_close()`.

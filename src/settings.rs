@@ -54,9 +54,8 @@ impl Settings {
         }
         let mut var = |name: &str| get.remove(name);
 
-        let secret_key = var("SECRET_KEY").ok_or_else(|| {
-            Error::ImproperlyConfigured("The SECRET_KEY setting must not be empty.".into())
-        })?;
+        let secret_key = var("SECRET_KEY")
+            .ok_or_else(|| Error::ImproperlyConfigured("The SECRET_KEY setting must not be empty.".into()))?;
         let secret_key_fallbacks = match var("SECRET_KEY_FALLBACKS") {
             None => Vec::new(),
             Some(v) => parse_fallbacks(&v)?,
@@ -72,24 +71,16 @@ impl Settings {
         }
         let cookie_age = match var("SESSION_COOKIE_AGE") {
             None => DEFAULT_COOKIE_AGE,
-            Some(v) => v
-                .trim()
-                .parse()
-                .map_err(|_| malformed("SESSION_COOKIE_AGE", "must be an integer number of seconds"))?,
+            Some(v) => {
+                v.trim().parse().map_err(|_| malformed("SESSION_COOKIE_AGE", "must be an integer number of seconds"))?
+            }
         };
         let expire_at_browser_close = match var("SESSION_EXPIRE_AT_BROWSER_CLOSE") {
             None => false,
             Some(v) => parse_bool(&v)
                 .ok_or_else(|| malformed("SESSION_EXPIRE_AT_BROWSER_CLOSE", "must be true or false (or 1 or 0)"))?,
         };
-        Ok(Settings {
-            secret_key,
-            secret_key_fallbacks,
-            file_path,
-            cookie_name,
-            cookie_age,
-            expire_at_browser_close,
-        })
+        Ok(Settings { secret_key, secret_key_fallbacks, file_path, cookie_name, cookie_age, expire_at_browser_close })
     }
 
     /// Reads the settings from the process (component) environment.
@@ -112,8 +103,8 @@ fn malformed(name: &str, why: &str) -> Error {
 /// `SECRET_KEY_FALLBACKS` is a JSON array of strings, e.g. `["old-key", "older-key"]`:
 /// unambiguous whatever characters the keys contain.
 fn parse_fallbacks(v: &str) -> Result<Vec<String>> {
-    let list: Vec<String> = serde_json::from_str(v)
-        .map_err(|_| malformed("SECRET_KEY_FALLBACKS", "must be a JSON array of strings"))?;
+    let list: Vec<String> =
+        serde_json::from_str(v).map_err(|_| malformed("SECRET_KEY_FALLBACKS", "must be a JSON array of strings"))?;
     if list.iter().any(String::is_empty) {
         return Err(malformed("SECRET_KEY_FALLBACKS", "must not contain empty keys"));
     }
@@ -189,9 +180,15 @@ mod tests {
         expect_improperly_configured(&[], "SECRET_KEY");
         expect_improperly_configured(&[("SECRET_KEY", "")], "SECRET_KEY");
         expect_improperly_configured(&[("SECRET_KEY", "k"), ("SECRET_KEY_FALLBACKS", "a,b")], "SECRET_KEY_FALLBACKS");
-        expect_improperly_configured(&[("SECRET_KEY", "k"), ("SECRET_KEY_FALLBACKS", r#"[""]"#)], "SECRET_KEY_FALLBACKS");
+        expect_improperly_configured(
+            &[("SECRET_KEY", "k"), ("SECRET_KEY_FALLBACKS", r#"[""]"#)],
+            "SECRET_KEY_FALLBACKS",
+        );
         expect_improperly_configured(&[("SECRET_KEY", "k"), ("SESSION_COOKIE_AGE", "2 weeks")], "SESSION_COOKIE_AGE");
-        expect_improperly_configured(&[("SECRET_KEY", "k"), ("SESSION_EXPIRE_AT_BROWSER_CLOSE", "maybe")], "SESSION_EXPIRE_AT_BROWSER_CLOSE");
+        expect_improperly_configured(
+            &[("SECRET_KEY", "k"), ("SESSION_EXPIRE_AT_BROWSER_CLOSE", "maybe")],
+            "SESSION_EXPIRE_AT_BROWSER_CLOSE",
+        );
         for name in ["SECRET_KEY", "SESSION_FILE_PATH", "SESSION_COOKIE_NAME", "SESSION_COOKIE_AGE"] {
             let mut pairs = vec![("SECRET_KEY", "k")];
             pairs.push((name, "100\0 weeks"));

@@ -100,15 +100,13 @@ impl<D: Storage> FileStore<D> {
     /// `encode(session_dict)`, refusing what `load` could not read back.
     pub fn encode<T: serde::Serialize + ?Sized>(&self, data: &T) -> Result<String> {
         self.signer.dumps_checked(data, expiry::now().unix_timestamp()).map_err(|e| match e {
-            EncodeError::TooLarge(n) => Error::InvalidValue(format!(
-                "the session is {n} bytes of JSON; the limit is {MAX_JSON_BYTES}"
-            )),
+            EncodeError::TooLarge(n) => {
+                Error::InvalidValue(format!("the session is {n} bytes of JSON; the limit is {MAX_JSON_BYTES}"))
+            }
             EncodeError::TooDeep => {
                 Error::InvalidValue(format!("the session is nested deeper than {MAX_DEPTH} levels"))
             }
-            EncodeError::TooMany => {
-                Error::InvalidValue(format!("the session holds more than {MAX_VALUES} values"))
-            }
+            EncodeError::TooMany => Error::InvalidValue(format!("the session holds more than {MAX_VALUES} values")),
         })
     }
 
@@ -247,9 +245,9 @@ impl<D: Storage> FileStore<D> {
                 self.dir.rename(temp, name).await.map_err(|e| Error::io("cannot replace", name, &e))
             }
             Ok(_) => Err(Error::Io(format!("cannot replace {name}: not a regular file"))),
-            Err(e) if dir::is_absent(&e) => Err(Error::Update(format!(
-                "the session {name} was deleted while it was being saved"
-            ))),
+            Err(e) if dir::is_absent(&e) => {
+                Err(Error::Update(format!("the session {name} was deleted while it was being saved")))
+            }
             Err(e) => Err(Error::io("cannot replace", name, &e)),
         }
     }

@@ -449,7 +449,8 @@ fn ratios(report: &Value) -> Value {
         }
         out.insert(name, Value::Object(r));
     }
-    if let (Some(f), Some(w)) = (report["request"]["fresh_instance"].as_f64(), report["request"]["component"].as_f64()) {
+    if let (Some(f), Some(w)) = (report["request"]["fresh_instance"].as_f64(), report["request"]["component"].as_f64())
+    {
         out.insert("request".into(), json!({"fresh_over_warm": round(f / w)}));
     }
     Value::Object(out)
@@ -566,7 +567,10 @@ pub fn table(report: &Value) -> String {
     let m = &report["memory"];
     s.push_str(&format!(
         "memory: host peak RSS {} KiB, guest peak linear memory {} bytes, django peak RSS {} KiB; component {} bytes\n",
-        m["host_peak_rss_kib"], m["guest_peak_linear_memory_bytes"], cell(&m["django_peak_rss_kib"]), report["wasm_bytes"]
+        m["host_peak_rss_kib"],
+        m["guest_peak_linear_memory_bytes"],
+        cell(&m["django_peak_rss_kib"]),
+        report["wasm_bytes"]
     ));
     s
 }

@@ -133,7 +133,10 @@ fn measure(root: &Path, n: usize, rounds: usize) -> crate::Result<Value> {
 pub fn table(report: &Value) -> String {
     let mut out = format!(
         "{} loads of a ~200-byte session on {} ({} threads), median of {} rounds\n\n",
-        report["n"], report["filesystem"].as_str().unwrap_or("?"), report["threads"], report["rounds"]
+        report["n"],
+        report["filesystem"].as_str().unwrap_or("?"),
+        report["threads"],
+        report["rounds"]
     );
     out.push_str("| way | total ms | µs per load | loads/s |\n|---|---:|---:|---:|\n");
     for (name, key) in [

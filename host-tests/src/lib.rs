@@ -159,10 +159,7 @@ impl Tenant {
         let dir = dir.as_ref().to_path_buf();
         let guest_path = dir.to_string_lossy().into_owned();
         Tenant {
-            env: vec![
-                ("SECRET_KEY".into(), secret_key.into()),
-                ("SESSION_FILE_PATH".into(), guest_path.clone()),
-            ],
+            env: vec![("SECRET_KEY".into(), secret_key.into()), ("SESSION_FILE_PATH".into(), guest_path.clone())],
             dir,
             guest_path,
             memory_limit: DEFAULT_MEMORY_LIMIT,
@@ -467,5 +464,3 @@ impl Guest {
         self.get_expiry_date_with(s, None, None)
     }
 }
-
-

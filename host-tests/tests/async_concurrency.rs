@@ -180,10 +180,8 @@ impl TempSampler {
             while !flag.load(Ordering::SeqCst) {
                 // Entries can vanish between the listing and the look: ignore errors.
                 if let Ok(entries) = std::fs::read_dir(&dir) {
-                    let n = entries
-                        .filter_map(Result::ok)
-                        .filter(|e| is_temp(&e.file_name().to_string_lossy()))
-                        .count();
+                    let n =
+                        entries.filter_map(Result::ok).filter(|e| is_temp(&e.file_name().to_string_lossy())).count();
                     max = max.max(n);
                     samples += 1;
                 }
@@ -485,11 +483,7 @@ async fn many_instances_on_one_directory_concurrent_asave_and_aload() {
         shared.push(k);
     }
     drop(g);
-    let common = Arc::new(Shared {
-        written: written_for(&shared),
-        shared,
-        published: Mutex::new(Vec::new()),
-    });
+    let common = Arc::new(Shared { written: written_for(&shared), shared, published: Mutex::new(Vec::new()) });
 
     let started = Instant::now();
     let tenant: Tenant = env.tenant.clone();

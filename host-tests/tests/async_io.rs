@@ -71,7 +71,8 @@ async fn non_files_read_as_missing_and_a_fifo_is_never_waited_on() {
         assert_eq!(json(&loaded.unwrap()), json!({}), "{key}");
         assert_eq!(g.session_key(s).await.unwrap(), None, "{key}: a missing session drops its key");
     }
-    let report = tokio::time::timeout(Duration::from_secs(30), g.aclear_expired()).await.expect("aclear_expired waited");
+    let report =
+        tokio::time::timeout(Duration::from_secs(30), g.aclear_expired()).await.expect("aclear_expired waited");
     assert_eq!(report.unwrap().failures, 0);
     assert!(fifo.exists() && env.file("target").exists(), "nothing was removed or followed");
 }
@@ -105,7 +106,10 @@ async fn a_malformed_setting_fails_the_constructor() {
     let env = Env::new().setting("SECRET_KEY", "");
     let mut g = env.async_guest().await;
     store_err!(g.session(None).await, ImproperlyConfigured);
-    assert!(matches!(g.aclear_expired().await, Err(file_sessions_host::HostError::Store(StoreError::ImproperlyConfigured(_)))));
+    assert!(matches!(
+        g.aclear_expired().await,
+        Err(file_sessions_host::HostError::Store(StoreError::ImproperlyConfigured(_)))
+    ));
 }
 
 /// Bad values and keys get the same errors as in the sync interface, and write nothing.

@@ -82,7 +82,11 @@ async fn until_an_open_waits(lease: &Lease) {
 
 /// Releases the lease from another thread once `done` says so, or after `patience`;
 /// returns when it was released.
-fn release_on_signal(lease: Arc<Lease>, done: mpsc::Receiver<()>, patience: Duration) -> std::thread::JoinHandle<Instant> {
+fn release_on_signal(
+    lease: Arc<Lease>,
+    done: mpsc::Receiver<()>,
+    patience: Duration,
+) -> std::thread::JoinHandle<Instant> {
     std::thread::spawn(move || {
         let _ = done.recv_timeout(patience);
         let at = Instant::now();

@@ -19,12 +19,6 @@ const COOKIE_AGE: u64 = 1_209_600;
 /// A valid key (32 characters of `[a-z0-9]`).
 const KEY: &str = "k0k1k2k3k4k5k6k7k8k9kakbkckdkekf";
 
-
-
-
-
-
-
 fn assert_unchanged(env: &Env, before: &[(String, Option<Vec<u8>>, SystemTime)], what: &str) {
     let after = snapshot(env.path());
     let names = |s: &[(String, Option<Vec<u8>>, SystemTime)]| s.iter().map(|e| e.0.clone()).collect::<Vec<_>>();
@@ -54,13 +48,13 @@ fn bad_char_keys() -> Vec<String> {
         "abcd\u{1}\u{7f}efgh".into(),
         "abcdefg\n".into(),
         "abcdefgh\r\n".into(),
-        "ａｂｃｄｅｆｇｈ".into(),            // fullwidth
-        "\u{430}bcdefgh".into(),              // Cyrillic a
-        "abcdefgh\u{200b}".into(),            // zero-width space
-        "abcdefg\u{1d7ce}".into(),            // mathematical bold digit zero
+        "ａｂｃｄｅｆｇｈ".into(), // fullwidth
+        "\u{430}bcdefgh".into(),   // Cyrillic a
+        "abcdefgh\u{200b}".into(), // zero-width space
+        "abcdefg\u{1d7ce}".into(), // mathematical bold digit zero
         "ABCDEFGH".into(),
         "abcdEFGH12345678".into(),
-        format!("{KEY}_out_abcd1234"),        // a temp file's name
+        format!("{KEY}_out_abcd1234"), // a temp file's name
         "abc def gh".into(),
         "abcdefgh.".into(),
         "%2e%2e%2fabcdefgh".into(),
@@ -273,7 +267,8 @@ fn make_bad_files() -> Vec<(&'static str, Vec<u8>)> {
     // A valid signature over a payload with a non-ASCII character inside (Python's
     // lenient base64 would skip it and decode the object; Django's ASCII read crashes).
     let payload = b64url(br#"{"user":42}"#);
-    let non_ascii_signed = sign_raw(&format!("{}\u{e9}{}:{}", &payload[..4], &payload[4..], file_sessions::codec::b62_encode(now_unix())));
+    let non_ascii_signed =
+        sign_raw(&format!("{}\u{e9}{}:{}", &payload[..4], &payload[4..], file_sessions::codec::b62_encode(now_unix())));
     let ts = file_sessions::codec::b62_encode(now_unix());
     let deep = b64url("[".repeat(100_000).as_bytes());
     let bomb = sign_raw(&format!(".{}:{ts}", b64url(&zlib_bomb(9 << 20))));
@@ -290,7 +285,10 @@ fn make_bad_files() -> Vec<(&'static str, Vec<u8>)> {
         ("truncated to half", good.as_bytes()[..good.len() / 2].to_vec()),
         ("trailing newline", format!("{good}\n").into_bytes()),
         ("leading space", format!(" {good}").into_bytes()),
-        ("signed with another secret", Signer::new("another-secret", &[]).dumps(&json!({"user": 42}), now_unix()).into_bytes()),
+        (
+            "signed with another secret",
+            Signer::new("another-secret", &[]).dumps(&json!({"user": 42}), now_unix()).into_bytes(),
+        ),
         ("binary garbage", (0..=255u8).cycle().take(4096).collect()),
         ("NUL bytes", vec![0u8; 64]),
         ("no colon", b"just some text".to_vec()),
@@ -319,7 +317,6 @@ fn make_bad_files() -> Vec<(&'static str, Vec<u8>)> {
     v.push(("over the read cap, validly signed", over_cap_file()));
     v
 }
-
 
 #[test]
 fn test_fixtures_are_what_they_claim() {
@@ -373,7 +370,13 @@ fn bad_session_files_load_as_empty_and_stay_put() {
         // A sweep leaves a recent file alone.
         let report = g.clear_expired().unwrap();
         assert_eq!(
-            (report.scanned, report.expired_sessions, report.stale_placeholders, report.orphaned_temp_files, report.failures),
+            (
+                report.scanned,
+                report.expired_sessions,
+                report.stale_placeholders,
+                report.orphaned_temp_files,
+                report.failures
+            ),
             (1, 0, 0, 0, 0),
             "{what}"
         );
@@ -479,7 +482,8 @@ fn decode_never_traps_on_garbage() {
 // Values
 // ---------------------------------------------------------------------------------------
 
-const NOT_JSON: &[&str] = &["", "not json", "{", "{'a': 1}", "[1,]", "{\"a\":1} trailing", "undefined", "0x10", "\"unterminated"];
+const NOT_JSON: &[&str] =
+    &["", "not json", "{", "{'a': 1}", "[1,]", "{\"a\":1} trailing", "undefined", "0x10", "\"unterminated"];
 
 /// A saved session `{"a": 1}` and a second handle on it, loaded.
 fn saved_session(env: &Env, g: &mut Guest) -> SessionHandle {
@@ -556,9 +560,18 @@ fn set_expiry_refuses_unparseable_and_naive_instants() {
     let mut g = env.guest();
     let s = saved_session(&env, &mut g);
     let before = snapshot(env.path());
-    for bad in ["", "tomorrow", "2030-13-01T00:00:00+00:00", "2030-02-30T00:00:00+00:00", "2030-01-01T25:00:00Z",
-                "2030-01-01T10:00:00+", "2030-01-01T10:00:00+24:00", "0000-01-01T00:00:00+00:00", "1700000000",
-                "2030-01-01T00:00:00\0+00:00"] {
+    for bad in [
+        "",
+        "tomorrow",
+        "2030-13-01T00:00:00+00:00",
+        "2030-02-30T00:00:00+00:00",
+        "2030-01-01T25:00:00Z",
+        "2030-01-01T10:00:00+",
+        "2030-01-01T10:00:00+24:00",
+        "0000-01-01T00:00:00+00:00",
+        "1700000000",
+        "2030-01-01T00:00:00\0+00:00",
+    ] {
         let msg = store_err!(g.set_expiry(s, Some(&Expiry::Instant(bad.into()))), InvalidValue);
         assert!(msg.contains("not an ISO-8601 datetime") && msg.contains(&format!("{bad:?}")), "{bad:?}: {msg}");
         assert_session_untouched(&mut g, s, bad);
@@ -574,7 +587,10 @@ fn set_expiry_refuses_unparseable_and_naive_instants() {
         ("date modification", g.get_expiry_date_with(s, Some(&"yesterday".to_string()), None).map(|_| ())),
         ("age expiry", g.get_expiry_age_with(s, None, Some(Some(&Expiry::Instant("soon".into())))).map(|_| ())),
         ("date expiry", g.get_expiry_date_with(s, None, Some(Some(&Expiry::Instant("soon".into())))).map(|_| ())),
-        ("age naive expiry", g.get_expiry_age_with(s, None, Some(Some(&Expiry::Instant("2030-01-01T00:00:00".into())))).map(|_| ())),
+        (
+            "age naive expiry",
+            g.get_expiry_age_with(s, None, Some(Some(&Expiry::Instant("2030-01-01T00:00:00".into())))).map(|_| ()),
+        ),
     ] {
         let msg = store_err!(r, InvalidValue);
         assert!(msg.contains("yesterday") || msg.contains("soon") || msg.contains("no UTC offset"), "{what}: {msg}");
@@ -809,8 +825,8 @@ fn precompiled(engine: &wasmtime::Engine, bytes: &Vec<u8>) -> Option<wasmtime::c
 fn component_imports_only_wasi_cli_filesystem_clocks_random_io() {
     let engine = runtime().engine();
     let bytes = std::fs::read(file_sessions_host::GUEST_WASM).unwrap();
-    let component = precompiled(engine, &bytes)
-        .unwrap_or_else(|| wasmtime::component::Component::new(engine, &bytes).unwrap());
+    let component =
+        precompiled(engine, &bytes).unwrap_or_else(|| wasmtime::component::Component::new(engine, &bytes).unwrap());
     let imports: Vec<String> = component.component_type().imports(engine).map(|(name, _)| name.to_owned()).collect();
     assert!(imports.iter().any(|i| i.starts_with("wasi:filesystem/")), "{imports:?}");
     for name in &imports {

@@ -8,7 +8,13 @@ const SESSIONS: &str = env!("CARGO_BIN_EXE_sessions");
 fn sessions(dir: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new(SESSIONS);
     cmd.arg("--dir").arg(dir).args(args);
-    for var in ["SECRET_KEY", "SECRET_KEY_FALLBACKS", "SESSION_COOKIE_NAME", "SESSION_COOKIE_AGE", "SESSION_EXPIRE_AT_BROWSER_CLOSE"] {
+    for var in [
+        "SECRET_KEY",
+        "SECRET_KEY_FALLBACKS",
+        "SESSION_COOKIE_NAME",
+        "SESSION_COOKIE_AGE",
+        "SESSION_EXPIRE_AT_BROWSER_CLOSE",
+    ] {
         cmd.env_remove(var);
     }
     cmd.env("SECRET_KEY", "cli-test-secret");
@@ -116,7 +122,11 @@ fn store_errors_exit_1_with_kind_and_detail() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).starts_with("error: improperly-configured: The SESSION_COOKIE_AGE setting"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error: improperly-configured: The SESSION_COOKIE_AGE setting"),
+        "{}",
+        stderr(&out)
+    );
     assert!(dir.path().read_dir().unwrap().next().is_none(), "nothing written on errors");
 }
 
@@ -131,7 +141,9 @@ fn usage_errors_exit_2_and_help_exits_0() {
     let out = sessions(dir.path(), &["--help"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout(&out).contains("clear-expired"));
-    for command in ["create", "load", "save", "exists", "delete", "clear-expired", "demo", "bench", "bench-async", "components"] {
+    for command in
+        ["create", "load", "save", "exists", "delete", "clear-expired", "demo", "bench", "bench-async", "components"]
+    {
         let out = sessions(dir.path(), &[command, "--help"]);
         assert_eq!(out.status.code(), Some(0), "{command}");
         assert!(stdout(&out).starts_with(&format!("Usage: sessions [--dir DIR] {command}")), "{command}");
@@ -152,7 +164,9 @@ fn generated_secret_is_kept_private_and_reused() {
     use std::os::unix::fs::PermissionsExt;
     let parent = tempfile::tempdir().unwrap();
     let dir = parent.path().join("sessions");
-    let run = |args: &[&str]| Command::new(SESSIONS).arg("--dir").arg(&dir).args(args).env_remove("SECRET_KEY").output().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(SESSIONS).arg("--dir").arg(&dir).args(args).env_remove("SECRET_KEY").output().unwrap()
+    };
     let key = stdout(&run(&["create", r#"{"a": 1}"#]));
     let secret_file = dir.join(".secret-key");
     assert_eq!(std::fs::metadata(&secret_file).unwrap().permissions().mode() & 0o777, 0o600);
@@ -164,7 +178,13 @@ fn generated_secret_is_kept_private_and_reused() {
     assert!(run(&["clear-expired"]).status.success());
     assert_eq!(std::fs::read_to_string(&secret_file).unwrap(), secret);
     // With SECRET_KEY set, that one is used instead: the session no longer verifies.
-    let other = Command::new(SESSIONS).arg("--dir").arg(&dir).args(["load", &key]).env("SECRET_KEY", "another").output().unwrap();
+    let other = Command::new(SESSIONS)
+        .arg("--dir")
+        .arg(&dir)
+        .args(["load", &key])
+        .env("SECRET_KEY", "another")
+        .output()
+        .unwrap();
     assert_eq!(stdout(&other), "{}");
 }
 
@@ -174,7 +194,8 @@ fn generated_secret_is_kept_private_and_reused() {
 #[test]
 fn bench_prints_the_documented_json() {
     let dir = tempfile::tempdir().unwrap();
-    let out = sessions(dir.path(), &["bench", "--n", "20", "--rounds", "1", "--clear-sizes", "10,30", "--django", "--json"]);
+    let out =
+        sessions(dir.path(), &["bench", "--n", "20", "--rounds", "1", "--clear-sizes", "10,30", "--django", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert!(report["filesystem"].is_string());
@@ -320,7 +341,11 @@ fn async_errors_match_the_sync_path() {
     };
     let (sync, twin) = (configured(&[]), configured(&["--async"]));
     assert_eq!(twin.status.code(), Some(1));
-    assert!(stderr(&twin).starts_with("error: improperly-configured: The SESSION_COOKIE_AGE setting"), "{}", stderr(&twin));
+    assert!(
+        stderr(&twin).starts_with("error: improperly-configured: The SESSION_COOKIE_AGE setting"),
+        "{}",
+        stderr(&twin)
+    );
     assert_eq!(stderr(&twin), stderr(&sync));
     assert!(d.read_dir().unwrap().next().is_none(), "nothing written on errors");
 

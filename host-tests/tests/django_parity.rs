@@ -564,11 +564,11 @@ fn test_decode_serializer_exception() {
     assert_eq!(json(&g.decode(s, &good).unwrap()), serde_json::json!({"a": 1, "b": "x"}));
     // Correctly signed, undecodable payloads.
     for value in [
-        "invalid data:1r31eq",    // TimestampSigner.sign(b"invalid data")
-        ".invalid data:1r31eq",   // "compressed", not zlib
-        "bm90IGpzb24:1r31eq",     // base64 of "not json"
-        "eyJhIjoxfQ:!!",          // bad base62 timestamp
-        "eyJhIjoxfQ",             // no timestamp
+        "invalid data:1r31eq",  // TimestampSigner.sign(b"invalid data")
+        ".invalid data:1r31eq", // "compressed", not zlib
+        "bm90IGpzb24:1r31eq",   // base64 of "not json"
+        "eyJhIjoxfQ:!!",        // bad base62 timestamp
+        "eyJhIjoxfQ",           // no timestamp
     ] {
         let encoded = sign(value);
         assert_eq!(json(&g.decode(s, &encoded).unwrap()), serde_json::json!({}), "{encoded}");

@@ -15,10 +15,6 @@ use std::path::Path;
 /// Django's default `SESSION_COOKIE_AGE`.
 const COOKIE_AGE: u64 = 1_209_600;
 
-
-
-
-
 /// A key for hand-written files: 32 characters of `[a-z0-9]`, distinct per `n`.
 fn key(n: u32) -> String {
     format!("{n:0>32}")
@@ -36,7 +32,13 @@ fn file_data(path: &Path) -> Value {
 
 /// Names and bytes of the directory's files.
 fn contents(env: &Env) -> Vec<(String, Vec<u8>)> {
-    env.files().into_iter().map(|n| { let b = std::fs::read(env.file(&n)).unwrap_or_default(); (n, b) }).collect()
+    env.files()
+        .into_iter()
+        .map(|n| {
+            let b = std::fs::read(env.file(&n)).unwrap_or_default();
+            (n, b)
+        })
+        .collect()
 }
 
 fn is_temp(name: &str) -> bool {
@@ -56,8 +58,16 @@ fn crashers() -> Vec<(&'static str, Vec<u8>, bool)> {
         ("non-ASCII bytes (latin-1)", [good.as_bytes(), &[0xe9, 0xff]].concat(), false),
         ("signed non-object [1,2]", signed(&json!([1, 2])).into_bytes(), false),
         ("signed non-object {\"user\":42} in a list", signed(&json!([{"user": 42}])).into_bytes(), false),
-        ("unparseable _session_expiry", signed(&json!({"user": 42, "_session_expiry": "not a date"})).into_bytes(), true),
-        ("naive _session_expiry", signed(&json!({"user": 42, "_session_expiry": "2099-01-01T00:00:00"})).into_bytes(), true),
+        (
+            "unparseable _session_expiry",
+            signed(&json!({"user": 42, "_session_expiry": "not a date"})).into_bytes(),
+            true,
+        ),
+        (
+            "naive _session_expiry",
+            signed(&json!({"user": 42, "_session_expiry": "2099-01-01T00:00:00"})).into_bytes(),
+            true,
+        ),
         ("_session_expiry of the wrong type", signed(&json!({"user": 42, "_session_expiry": [1]})).into_bytes(), true),
     ]
 }
@@ -403,8 +413,8 @@ fn clear_expired_uses_the_configured_prefix_and_age() {
 
 #[test]
 fn create_never_shows_an_empty_file() {
-    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
     let env = Env::new();
     let dir = env.path().to_path_buf();
     let done = Arc::new(AtomicBool::new(false));

@@ -71,9 +71,11 @@ fn python() -> &'static Path {
             venv.display(),
             out.status
         );
-        let last = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_else(|| {
-            panic!("{} printed no python path.\nstderr:\n{stderr}", script.display())
-        });
+        let last = stdout
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or_else(|| panic!("{} printed no python path.\nstderr:\n{stderr}", script.display()));
         let python = PathBuf::from(last.trim());
         assert!(python.is_file(), "{} named {}, which is not a file", script.display(), python.display());
         python
@@ -93,7 +95,13 @@ struct Django {
 impl Django {
     /// Django on the test's directory with the test secret and no fallbacks.
     fn on(env: &Env) -> Django {
-        Django { dir: env.path().to_path_buf(), secret: SECRET.into(), fallbacks: vec![], cookie_name: None, cookie_age: None }
+        Django {
+            dir: env.path().to_path_buf(),
+            secret: SECRET.into(),
+            fallbacks: vec![],
+            cookie_name: None,
+            cookie_age: None,
+        }
     }
 
     fn secret(mut self, secret: &str) -> Django {
@@ -267,7 +275,10 @@ fn edge_cases() -> Vec<(&'static str, Value)> {
                     "floats":[0.1,1.5,1e+16,1e-07,-0.0,0.0,1.7976931348623157e+308,5e-324,123456789.123,1e+22,2.5e-05]}"#,
             ),
         ),
-        ("nested", json!({"a": [[[[{"b": [{}, [], null, true, false]}]]]], "m": {"z": 1, "a": 2, "k": {"y": [1, "2"]}}})),
+        (
+            "nested",
+            json!({"a": [[[[{"b": [{}, [], null, true, false]}]]]], "m": {"z": 1, "a": 2, "k": {"y": [1, "2"]}}}),
+        ),
         ("key_order", json!({"z": 1, "a": 2, "m": 3, "b": 4, "_session_x": 5})),
     ]
 }
@@ -324,8 +335,7 @@ fn django_fixtures_load_in_the_component() {
             assert_eq!(Some(std::fs::read(env.file(&file)).unwrap()), was, "{name}: load rewrote the file");
             // The dictionary API sees the same items, in Django's order.
             let s = g.session(Some(&key)).unwrap();
-            let items: Vec<(String, Value)> =
-                g.items(s).unwrap().into_iter().map(|(k, v)| (k, json(&v))).collect();
+            let items: Vec<(String, Value)> = g.items(s).unwrap().into_iter().map(|(k, v)| (k, json(&v))).collect();
             let want: Vec<(String, Value)> =
                 expected.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             assert_eq!(items, want, "{name}: items()");
@@ -413,7 +423,9 @@ fn django_edge_data_loads_in_the_component() {
     }
     for (((name, data), r), back) in cases.iter().zip(&results).zip(Django::on(&env).batch(&loads)) {
         let mut want = data.clone();
-        want.as_object_mut().unwrap().insert("touched".into(), serde_json::from_str(r#"{"by":"component","n":-0.0}"#).unwrap());
+        want.as_object_mut()
+            .unwrap()
+            .insert("touched".into(), serde_json::from_str(r#"{"by":"component","n":-0.0}"#).unwrap());
         assert_eq!(back["key"], r["key"], "{name}");
         assert_same(&back["data"], &want, &format!("{name}, after the component's save"));
     }
@@ -674,12 +686,20 @@ fn django_clear_expired_removes_what_the_component_wrote_as_expired() {
         component_create(&mut g, &json!({"live": "default"}), None),
         component_create(&mut g, &json!({"live": "int"}), Some(Expiry::Seconds(3600))),
         component_create(&mut g, &json!({"live": "browser close"}), Some(Expiry::Seconds(0))),
-        component_create(&mut g, &json!({"live": "instant"}), Some(Expiry::Instant("2099-01-01T00:00:00+00:00".into()))),
+        component_create(
+            &mut g,
+            &json!({"live": "instant"}),
+            Some(Expiry::Instant("2099-01-01T00:00:00+00:00".into())),
+        ),
     ];
     let aged_live = component_create(&mut g, &json!({"live": "13 days old"}), None);
     age_file(&env.session_file(&aged_live), 13 * 86_400);
     let expired = [
-        component_create(&mut g, &json!({"expired": "instant"}), Some(Expiry::Instant("2001-01-01T00:00:00+00:00".into()))),
+        component_create(
+            &mut g,
+            &json!({"expired": "instant"}),
+            Some(Expiry::Instant("2001-01-01T00:00:00+00:00".into())),
+        ),
         component_create(&mut g, &json!({"expired": "negative int"}), Some(Expiry::Seconds(-10))),
         component_create(&mut g, &json!({"expired": "mtime"}), None),
     ];
@@ -688,8 +708,7 @@ fn django_clear_expired_removes_what_the_component_wrote_as_expired() {
     age_file(&env.session_file(&int_idle), 100 * 86_400);
 
     let r = Django::on(&env).run(&["clear-expired"]);
-    let mut want: Vec<String> =
-        live.iter().chain([&aged_live, &int_idle]).map(|k| format!("sessionid{k}")).collect();
+    let mut want: Vec<String> = live.iter().chain([&aged_live, &int_idle]).map(|k| format!("sessionid{k}")).collect();
     want.sort();
     assert_eq!(r["remaining"], json!(want));
     assert_eq!(env.files(), want);
@@ -697,7 +716,13 @@ fn django_clear_expired_removes_what_the_component_wrote_as_expired() {
     // The deliberate difference: the component's sweep also removes the idle int-expiry one.
     let report = g.clear_expired().unwrap();
     assert_eq!(
-        (report.scanned, report.expired_sessions, report.orphaned_temp_files, report.stale_placeholders, report.failures),
+        (
+            report.scanned,
+            report.expired_sessions,
+            report.orphaned_temp_files,
+            report.stale_placeholders,
+            report.failures
+        ),
         (want.len() as u64, 1, 0, 0, 0)
     );
     want.retain(|f| *f != format!("sessionid{int_idle}"));
@@ -740,7 +765,13 @@ fn component_clear_expired_removes_what_django_wrote_as_expired() {
     assert_eq!(json!(env.files()), django_remaining);
     // expired_iso, old_mtime, the int -10 and the past timedelta.
     assert_eq!(
-        (report.scanned, report.expired_sessions, report.orphaned_temp_files, report.stale_placeholders, report.failures),
+        (
+            report.scanned,
+            report.expired_sessions,
+            report.orphaned_temp_files,
+            report.stale_placeholders,
+            report.failures
+        ),
         (all, 4, 0, 0, 0)
     );
     assert_eq!(env.files().len(), fixture_count + 4 - 4);

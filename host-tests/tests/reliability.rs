@@ -56,7 +56,8 @@ impl Budget {
 fn sessions(dir: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new(SESSIONS);
     cmd.arg("--dir").arg(dir).args(args);
-    for var in ["SECRET_KEY_FALLBACKS", "SESSION_COOKIE_NAME", "SESSION_COOKIE_AGE", "SESSION_EXPIRE_AT_BROWSER_CLOSE"] {
+    for var in ["SECRET_KEY_FALLBACKS", "SESSION_COOKIE_NAME", "SESSION_COOKIE_AGE", "SESSION_EXPIRE_AT_BROWSER_CLOSE"]
+    {
         cmd.env_remove(var);
     }
     cmd.env("SECRET_KEY", SECRET).output().unwrap()
@@ -94,7 +95,8 @@ fn check_final_directory(env: &Env, shared: &[String], written: &Written, live: 
     for (k, data) in live {
         assert_eq!(on_disk(&env.session_file(k)).unwrap().as_ref(), Some(data), "live session {k}");
     }
-    let mut expected: Vec<String> = shared.iter().chain(live.iter().map(|(k, _)| k)).map(|k| format!("sessionid{k}")).collect();
+    let mut expected: Vec<String> =
+        shared.iter().chain(live.iter().map(|(k, _)| k)).map(|k| format!("sessionid{k}")).collect();
     expected.sort();
     assert_eq!(env.files(), expected, "the directory holds exactly the live sessions (no temp file, nothing lost)");
 }
@@ -197,7 +199,11 @@ fn worker(t: u64, seed: u64, ops: u64, common: &Common) -> WorkerOut {
                 g.drop_session(s).unwrap();
                 assert_ne!(new, old);
                 assert!(!env.session_file(&old).exists(), "cycle_key left the old file");
-                assert_eq!(on_disk(&env.session_file(&new)).unwrap().as_ref(), Some(&own[i].1), "cycle_key kept the data");
+                assert_eq!(
+                    on_disk(&env.session_file(&new)).unwrap().as_ref(),
+                    Some(&own[i].1),
+                    "cycle_key kept the data"
+                );
                 own[i].0 = new.clone();
                 created.push(new.clone());
                 published.lock().unwrap().push(new);
@@ -260,7 +266,8 @@ fn threads_with_their_own_instances_share_one_directory() {
     let outs: Vec<WorkerOut> = std::thread::scope(|sc| {
         let handles: Vec<_> = (0..THREADS)
             .map(|t| {
-                let common = Common { env: &env, shared: &shared, written: &written, published: &published, budget: &budget };
+                let common =
+                    Common { env: &env, shared: &shared, written: &written, published: &published, budget: &budget };
                 sc.spawn(move || worker(t, seed, OPS, &common))
             })
             .collect();
@@ -459,7 +466,12 @@ fn racing_exclusive_creates_of_one_key_have_one_winner() {
     for round in 0..rounds {
         let key = keys.key();
         let winners: Vec<u64> = (0..THREADS).filter(|&t| results[t as usize][round as usize].1.is_ok()).collect();
-        assert_eq!(winners.len(), 1, "round {round}: {:?}", (0..THREADS).map(|t| &results[t as usize][round as usize]).collect::<Vec<_>>());
+        assert_eq!(
+            winners.len(),
+            1,
+            "round {round}: {:?}",
+            (0..THREADS).map(|t| &results[t as usize][round as usize]).collect::<Vec<_>>()
+        );
         for t in 0..THREADS {
             if let Err(e) = &results[t as usize][round as usize].1 {
                 assert!(e.starts_with("create-error"), "round {round}, thread {t}: {e}");
@@ -472,7 +484,9 @@ fn racing_exclusive_creates_of_one_key_have_one_winner() {
     report(
         "exclusive create races",
         &format!("{rounds} rounds of {THREADS} instances calling save(must_create) on the same new key at a barrier"),
-        &format!("exactly 1 winner per round, {create_errors} create-error for the others; the file holds the winner's data; 0 temporary files"),
+        &format!(
+            "exactly 1 winner per round, {create_errors} create-error for the others; the file holds the winner's data; 0 temporary files"
+        ),
     );
 }
 
@@ -588,12 +602,17 @@ fn save_racing_a_delete_injected_at_every_checkpoint() {
     let refused_before_write = count(RaceOutcome::Refused, &[1]);
     let refused_after_write = count(RaceOutcome::Refused, &[2]);
     let after = count(RaceOutcome::DeletedAfter, &[0, 1]);
-    assert!(refused_before_write > 0 && refused_after_write > 0, "the existence check never refused after the temporary file was written");
+    assert!(
+        refused_before_write > 0 && refused_after_write > 0,
+        "the existence check never refused after the temporary file was written"
+    );
     assert!(after > 0);
     let swept = outcomes.len();
     report(
         "save vs delete, injected (#37249 window)",
-        &format!("a delete injected at each of the {total} epoch checkpoints (function entries and loop back-edges) of one save(false) of a loaded session, plus 5 past its end ({swept} runs, one fresh instance each)"),
+        &format!(
+            "a delete injected at each of the {total} epoch checkpoints (function entries and loop back-edges) of one save(false) of a loaded session, plus 5 past its end ({swept} runs, one fresh instance each)"
+        ),
         &format!(
             "{resurrected} checkpoints ({:.1}% of the save) resurrect the session: the window between the stat and the rename in publish_update. Refused with update-error: {refused_before_write} deletes before the temporary file was created (encoding) and {refused_after_write} after it was written, before the check; Django checks first and then encodes and writes, so its window spans that work. {after} deletes after the rename removed the new file. Never a torn file; 0 temporary files left",
             100.0 * resurrected as f64 / total as f64,
@@ -676,12 +695,13 @@ fn save_racing_a_delete_on_threads() {
     let mut counts: HashMap<&'static str, u64> = HashMap::new();
     for (i, r) in saves.iter().enumerate() {
         let o = classify(r.clone(), on_disk(&env.session_file(&keys[i])).unwrap(), &new);
-        *counts.entry(match o {
-            RaceOutcome::Refused => "refused",
-            RaceOutcome::Resurrected => "resurrected",
-            RaceOutcome::DeletedAfter => "after",
-        })
-        .or_default() += 1;
+        *counts
+            .entry(match o {
+                RaceOutcome::Refused => "refused",
+                RaceOutcome::Resurrected => "resurrected",
+                RaceOutcome::DeletedAfter => "after",
+            })
+            .or_default() += 1;
     }
     assert_eq!(temps(env.path()), Vec::<String>::new());
     let rounds = saves.len();
@@ -756,7 +776,11 @@ fn killed_save(env: &Env, key: Option<&str>, data: &Value, kill: Kill) -> Run {
     let used = fuel - g.store.get_fuel().unwrap();
     let trapped = match r {
         Ok(Ok(())) => false,
-        Ok(Err(e)) => panic!("{kill:?}: a store error instead of a trap: {}: {}", instrumented::kind(&e), instrumented::detail(&e)),
+        Ok(Err(e)) => panic!(
+            "{kill:?}: a store error instead of a trap: {}: {}",
+            instrumented::kind(&e),
+            instrumented::detail(&e)
+        ),
         Err(_) => true,
     };
     Run { trapped, checkpoints: count.load(Ordering::Relaxed), fuel: used }
@@ -793,9 +817,11 @@ fn guest_killed_mid_save_leaves_old_or_new_never_a_mix() {
         assert_eq!(on_disk(&path).unwrap().as_ref(), Some(new));
         // Every checkpoint of a small save; 200 spread over a compressed one. Fuel: 250 and
         // 150 points spread over what the save uses.
-        let epoch_points = if full.checkpoints <= 2000 { (1..=full.checkpoints).collect() } else { spread(full.checkpoints, 200) };
+        let epoch_points =
+            if full.checkpoints <= 2000 { (1..=full.checkpoints).collect() } else { spread(full.checkpoints, 200) };
         let fuel_points = spread(full.fuel, if *label == "small" { 250 } else { 150 });
-        let kills: Vec<Kill> = epoch_points.into_iter().map(Kill::Epoch).chain(fuel_points.into_iter().map(Kill::Fuel)).collect();
+        let kills: Vec<Kill> =
+            epoch_points.into_iter().map(Kill::Epoch).chain(fuel_points.into_iter().map(Kill::Fuel)).collect();
         let (mut old_seen, mut new_seen, mut completed, mut runs) = (0, 0, 0, 0);
         for kill in kills {
             if !budget.left() {
@@ -807,7 +833,11 @@ fn guest_killed_mid_save_leaves_old_or_new_never_a_mix() {
             let on = on_disk(&path).unwrap_or_else(|e| panic!("{label} {kill:?}: a torn session file: {e}"));
             match on {
                 Some(v) if &v == new => {
-                    if run.trapped { new_seen += 1 } else { completed += 1 }
+                    if run.trapped {
+                        new_seen += 1
+                    } else {
+                        completed += 1
+                    }
                 }
                 Some(v) if &v == old && run.trapped => old_seen += 1,
                 other => panic!("{label} {kill:?}: neither old nor new: {other:?} (trapped: {})", run.trapped),
@@ -873,7 +903,10 @@ fn guest_killed_mid_save_leaves_old_or_new_never_a_mix() {
     }
     report(
         "guest killed mid-save (epoch, fuel)",
-        &format!("{runs_total} saves, each in a fresh instance stopped by epoch interruption at one checkpoint (every checkpoint of the small saves) or by fuel exhaustion at evenly spread amounts: {}", lines.join("; ")),
+        &format!(
+            "{runs_total} saves, each in a fresh instance stopped by epoch interruption at one checkpoint (every checkpoint of the small saves) or by fuel exhaustion at evenly spread amounts: {}",
+            lines.join("; ")
+        ),
         &format!(
             "the session file always held exactly the old or the new data (0 torn); a create left no file or a complete one; the {orphans} orphaned temporary files, aged past 1 h, were all removed by clear-expired and nothing else was"
         ),
@@ -946,7 +979,11 @@ struct Mount(std::path::PathBuf);
 
 impl Mount {
     fn tmpfs(at: &Path, options: &str) -> Result<Mount, String> {
-        let out = Command::new("mount").args(["-t", "tmpfs", "-o", options, "tmpfs"]).arg(at).output().map_err(|e| format!("running mount: {e}"))?;
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(at)
+            .output()
+            .map_err(|e| format!("running mount: {e}"))?;
         if out.status.success() {
             Ok(Mount(at.to_path_buf()))
         } else {
@@ -1005,7 +1042,8 @@ fn full_disk_read_only_filesystem_and_no_inodes() {
     let mount = Mount::tmpfs(env.path(), "size=256k,mode=0700").unwrap();
     let mut g = env.guest();
     let mut rng = Rng::new(Rng::seed());
-    let noise = |rng: &mut Rng, n: usize| -> String { (0..n).map(|_| ALPHABET[rng.below(64) as usize] as char).collect() };
+    let noise =
+        |rng: &mut Rng, n: usize| -> String { (0..n).map(|_| ALPHABET[rng.below(64) as usize] as char).collect() };
 
     // Fill the disk with ~16 KB sessions until a create fails.
     let mut keys = Vec::new();
@@ -1157,7 +1195,10 @@ fn storage_directory_removed_or_replaced_under_live_instances() {
         let (kind, detail) = get(&calls, w).unwrap_err();
         assert!(kind == "io" && detail.contains("No such file"), "{w}: {kind}: {detail}");
     }
-    observed.push(format!("removed: load {{}}, exists false, delete ok, save and create io ({})", get(&calls, "create").unwrap_err().1));
+    observed.push(format!(
+        "removed: load {{}}, exists false, delete ok, save and create io ({})",
+        get(&calls, "create").unwrap_err().1
+    ));
     // Recreated at the same path: the live instance still holds the removed directory
     // (clear errors); a new instance works in the new one.
     std::fs::create_dir(env.path()).unwrap();
@@ -1182,7 +1223,10 @@ fn storage_directory_removed_or_replaced_under_live_instances() {
     assert!(calls.iter().all(|c| c.1.is_ok()), "{calls:?}");
     assert_eq!(env.files(), Vec::<String>::new(), "the replacement directory was touched");
     assert!(std::fs::read_dir(&moved_to).unwrap().count() >= 1);
-    observed.push("renamed and replaced: the live instance keeps working in the moved directory, the new one stays untouched".into());
+    observed.push(
+        "renamed and replaced: the live instance keeps working in the moved directory, the new one stays untouched"
+            .into(),
+    );
 
     // 3. SESSION_FILE_PATH a subdirectory of the preopen, removed; then replaced by a file.
     let env = Env::new();
@@ -1204,7 +1248,9 @@ fn storage_directory_removed_or_replaced_under_live_instances() {
     let (kind, detail) = store_err(fresh.session(None), "a file in place of SESSION_FILE_PATH");
     assert_eq!(kind, "improperly-configured", "{detail}");
     assert_eq!(std::fs::read(&sub).unwrap(), b"now a file");
-    observed.push(format!("a subdirectory removed, then a file in its place: io errors from the live instance, {kind} for a new one"));
+    observed.push(format!(
+        "a subdirectory removed, then a file in its place: io errors from the live instance, {kind} for a new one"
+    ));
 
     // 4. The preopen itself replaced by a file: the host cannot preopen it (an error from
     // instantiate, not a panic), the live instance keeps its descriptor.
@@ -1217,7 +1263,10 @@ fn storage_directory_removed_or_replaced_under_live_instances() {
     assert!(runtime().instantiate(&env.tenant).is_err(), "preopening a file");
     std::fs::remove_file(env.path()).unwrap();
     std::fs::create_dir(env.path()).unwrap(); // for TempDir's cleanup
-    observed.push("the preopen replaced by a file: instantiate fails with a host error, the live instance returns io errors".into());
+    observed.push(
+        "the preopen replaced by a file: instantiate fails with a host error, the live instance returns io errors"
+            .into(),
+    );
 
     report(
         "storage directory removed or replaced",

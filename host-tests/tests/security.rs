@@ -17,8 +17,8 @@ use common::stress::{Rng, report};
 use common::zlib::{zlib_bomb, zlib_stored};
 use common::*;
 use file_sessions::codec::{DecodeError, MAX_DEPTH, MAX_JSON_BYTES, MAX_VALUES, Signer, b62_encode, count_values};
-use file_sessions::store::MAX_FILE_BYTES;
 use file_sessions::key;
+use file_sessions::store::MAX_FILE_BYTES;
 use file_sessions_host::{DEFAULT_MEMORY_LIMIT, Guest, HostError, error_detail, error_kind};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as PtConfig, TestCaseError, TestRunner};
@@ -49,7 +49,13 @@ fn signed_zlib_stored(json: &[u8]) -> String {
 
 /// Sets an entry's mtime without following a symlink (`touch -h`).
 fn age_entry(path: &Path, seconds_ago: u64) {
-    let status = Command::new("touch").arg("-h").arg("-d").arg(format!("@{}", now_unix() as u64 - seconds_ago)).arg(path).status().unwrap();
+    let status = Command::new("touch")
+        .arg("-h")
+        .arg("-d")
+        .arg(format!("@{}", now_unix() as u64 - seconds_ago))
+        .arg(path)
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 
@@ -172,7 +178,9 @@ fn ten_thousand_deep_nesting_never_traps() {
     assert_eq!(env.files(), Vec::<String>::new());
     report(
         "10,000-deep nesting",
-        &format!("{tried} cases: arrays and objects nested 10,000 deep in signed session files (plain and zlib) through load, decode and clear-expired, and as set/update/encode/setdefault values"),
+        &format!(
+            "{tried} cases: arrays and objects nested 10,000 deep in signed session files (plain and zlib) through load, decode and clear-expired, and as set/update/encode/setdefault values"
+        ),
         "never a trap or stack overflow; files load as {} with the key kept and are swept by mtime; values are refused with invalid-value and change nothing",
     );
 }
@@ -203,7 +211,12 @@ fn values_nested_at_the_limit_round_trip_or_are_refused() {
                 let k = g.session_key(s).unwrap().unwrap();
                 let t = g.session(Some(&k)).unwrap();
                 let back = json(&g.load(t).unwrap());
-                assert_eq!(back["user"], json!(42), "depth {depth}: saved without error, loaded back as {}", back.to_string().chars().take(80).collect::<String>());
+                assert_eq!(
+                    back["user"],
+                    json!(42),
+                    "depth {depth}: saved without error, loaded back as {}",
+                    back.to_string().chars().take(80).collect::<String>()
+                );
                 assert_eq!(back["deep"], serde_json::from_str::<Value>(&value).unwrap());
                 outcomes.push(format!("{depth} round-trips"));
             }
@@ -212,7 +225,10 @@ fn values_nested_at_the_limit_round_trip_or_are_refused() {
     assert!(env.files().iter().all(|f| !f.contains("_out_")));
     report(
         "values at the nesting limit",
-        &format!("values nested {} levels deep set into a session and saved (the session object adds one; MAX_DEPTH {MAX_DEPTH})", [deepest - 1, deepest, deepest + 1, deepest + 2, 200].map(|d| d.to_string()).join(", ")),
+        &format!(
+            "values nested {} levels deep set into a session and saved (the session object adds one; MAX_DEPTH {MAX_DEPTH})",
+            [deepest - 1, deepest, deepest + 1, deepest + 2, 200].map(|d| d.to_string()).join(", ")
+        ),
         &format!("{}; nothing accepted was lost on load", outcomes.join(", ")),
     );
 }
@@ -226,7 +242,11 @@ fn zip_bomb_signed_with_the_right_key() {
     let bomb = zlib_bomb(inflated);
     let file = sign_raw(&format!(".{}:{}", b64url(&bomb), b62_encode(now_unix())));
     let built = started.elapsed();
-    assert!(file.len() as u64 <= MAX_FILE_BYTES && file.len() as u64 > MAX_FILE_BYTES - 1024, "just under the read cap, so it reaches the inflater: {}", file.len());
+    assert!(
+        file.len() as u64 <= MAX_FILE_BYTES && file.len() as u64 > MAX_FILE_BYTES - 1024,
+        "just under the read cap, so it reaches the inflater: {}",
+        file.len()
+    );
     let env = Env::new();
     std::fs::write(env.session_file(KEY), &file).unwrap();
     let t = Instant::now();
@@ -298,8 +318,10 @@ fn densest_sessions_at_the_limits_save_and_load_within_the_memory_cap() {
     };
     let items = ["0", "null", "\"a\"", "{}", "[]", "[0]", "[[]]", "[[[]]]", "[{}]", "{\"a\":0}"];
     type Shape = (String, Box<dyn Fn(usize) -> String>);
-    let mut shapes: Vec<Shape> =
-        items.iter().map(|&item| (format!("[{item},...]"), Box::new(move |n| list(item, n)) as Box<dyn Fn(usize) -> String>)).collect();
+    let mut shapes: Vec<Shape> = items
+        .iter()
+        .map(|&item| (format!("[{item},...]"), Box::new(move |n| list(item, n)) as Box<dyn Fn(usize) -> String>))
+        .collect();
     shapes.push(("{many keys}".to_owned(), Box::new(members)));
     let mut lines = Vec::new();
     let mut worst = 0;
@@ -308,7 +330,9 @@ fn densest_sessions_at_the_limits_save_and_load_within_the_memory_cap() {
         assert!(fits(&text) && !fits(&over), "{what}");
         let binds = if over.len() > MAX_JSON_BYTES { "bytes" } else { "values" };
         let expected: Value = serde_json::from_str(&text).unwrap();
-        let fail = |step: &str, e: HostError| -> ! { panic!("{what} x {n}: {step}: {}", e.to_string().lines().next().unwrap_or_default()) };
+        let fail = |step: &str, e: HostError| -> ! {
+            panic!("{what} x {n}: {step}: {}", e.to_string().lines().next().unwrap_or_default())
+        };
         // Through the component: update, save, load in a fresh instance.
         let env = Env::new();
         let mut g = env.guest();
@@ -565,7 +589,11 @@ fn a_fifo_named_like_a_session_does_not_block() {
         results.push(r.map(|r| format!("{}: {:?}", r.0, r.1)).unwrap_or_else(|_| format!("{call}: still blocked")));
     }
     assert!(hung.is_empty(), "blocked for 5 s on a FIFO: {hung:?}; after a writer came: {results:?}");
-    report("FIFO named like a session", "load and clear-expired with a FIFO at a session name", "neither blocks; the FIFO reads as missing");
+    report(
+        "FIFO named like a session",
+        "load and clear-expired with a FIFO at a session name",
+        "neither blocks; the FIFO reads as missing",
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -598,7 +626,10 @@ fn tenants_cannot_reach_each_other() {
         assert!(!gb.exists(s, ka).unwrap());
         gb.delete(s, Some(ka)).unwrap();
         // Paths aimed at A's directory.
-        for aimed in [format!("../{}/sessionid{ka}", a.path().file_name().unwrap().to_str().unwrap()), format!("{a_name}/sessionid{ka}")] {
+        for aimed in [
+            format!("../{}/sessionid{ka}", a.path().file_name().unwrap().to_str().unwrap()),
+            format!("{a_name}/sessionid{ka}"),
+        ] {
             assert_eq!(store_err(gb.delete(s, Some(&aimed)), &aimed).0, "invalid-session-key");
             assert_eq!(store_err(gb.exists(s, &aimed), &aimed).0, "invalid-session-key");
             let t = gb.session(Some(&aimed)).unwrap();
@@ -622,7 +653,8 @@ fn tenants_cannot_reach_each_other() {
     let s = gb.session(Some(ka)).unwrap();
     assert_eq!(json(&gb.load(s).unwrap()), json!({}), "a copied file reads as tampered");
     std::fs::remove_file(b.session_file(ka)).unwrap();
-    std::fs::hard_link(&a_file, b.session_file(&a_keys[1])).unwrap_or_else(|_| std::fs::copy(&a_file, b.session_file(&a_keys[1])).map(|_| ()).unwrap());
+    std::fs::hard_link(&a_file, b.session_file(&a_keys[1]))
+        .unwrap_or_else(|_| std::fs::copy(&a_file, b.session_file(&a_keys[1])).map(|_| ()).unwrap());
     let s = gb.session(Some(&a_keys[1])).unwrap();
     assert_eq!(json(&gb.load(s).unwrap()), json!({}));
     gb.set(s, "tenant", "\"b\"").unwrap();
@@ -726,7 +758,9 @@ fn signature_check_is_a_constant_time_text_comparison() {
     assert!(manifest.lines().any(|l| l.starts_with("subtle")), "subtle is a dependency of the guest");
     report(
         "signature check",
-        &format!("{rejected} altered signatures of one session (every other character at each of the 43 positions, truncations, extensions); the source of Signer::unsign"),
+        &format!(
+            "{rejected} altered signatures of one session (every other character at each of the 43 positions, truncations, extensions); the source of Signer::unsign"
+        ),
         "every one rejected as a bad signature, including changes only in the unused low bits of the last character; the comparison is subtle::ConstantTimeEq::ct_eq over the signature text (src/codec.rs, Signer::unsign), with no short-circuit equality; timing is not asserted",
     );
 }
@@ -894,7 +928,9 @@ fn the_secret_never_appears_in_errors_output_or_files() {
             guest_output,
             cli_runs.len()
         ),
-        &format!("the canaries appear in none of the {scanned} texts (Debug and Display forms of every error and trap, guest output, command output) and in none of the {files} files the store wrote"),
+        &format!(
+            "the canaries appear in none of the {scanned} texts (Debug and Display forms of every error and trap, guest output, command output) and in none of the {files} files the store wrote"
+        ),
     );
 }
 
@@ -923,7 +959,9 @@ fn key_rotation_through_fallbacks() {
         }
         runtime().instantiate(&t).unwrap()
     };
-    let verifies = |key: &str, secret: &str| Signer::new(secret, &[]).loads(&std::fs::read_to_string(env.session_file(key)).unwrap()).is_ok();
+    let verifies = |key: &str, secret: &str| {
+        Signer::new(secret, &[]).loads(&std::fs::read_to_string(env.session_file(key)).unwrap()).is_ok()
+    };
     let new_session = |g: &mut Guest, data: &str| {
         let s = g.session(None).unwrap();
         g.update(s, data).unwrap();
@@ -941,7 +979,11 @@ fn key_rotation_through_fallbacks() {
     let sz = new_session(&mut g1, r#"{"by": "a", "never": "resaved"}"#);
     // A session signed with A whose expiry lies in the past (recent mtime).
     let expired = "e0000000000000000000000000000000";
-    std::fs::write(env.session_file(expired), Signer::new(A, &[]).dumps(&json!({"_session_expiry": "2001-01-01T00:00:00+00:00"}), now_unix())).unwrap();
+    std::fs::write(
+        env.session_file(expired),
+        Signer::new(A, &[]).dumps(&json!({"_session_expiry": "2001-01-01T00:00:00+00:00"}), now_unix()),
+    )
+    .unwrap();
 
     // Deploy 2: key B, A as fallback. Old sessions load; reading does not re-sign.
     let mut g2 = deploy(B, &[A]);
@@ -1014,7 +1056,11 @@ fn fuzz_cases() -> u32 {
 }
 
 fn fuzz_budget() -> Duration {
-    let secs = std::env::var("FUZZ_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(if fuzz_cases() > 2000 { 3600 } else { 40 });
+    let secs = std::env::var("FUZZ_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(if fuzz_cases() > 2000 {
+        3600
+    } else {
+        40
+    });
     Duration::from_secs(secs)
 }
 
@@ -1069,8 +1115,11 @@ fn signed_payload() -> impl Strategy<Value = String> {
         // compressed marker over stored-zlib JSON-ish text
         (json_soup(), ts).prop_map(|(j, t)| sign_raw(&format!(".{}:{t}", b64url(&zlib_stored(j.as_bytes()))))),
         // arbitrary bytes, plain or marked compressed
-        (proptest::collection::vec(any::<u8>(), 0..300), any::<bool>(), ts)
-            .prop_map(|(b, z, t)| sign_raw(&format!("{}{}:{t}", if z { "." } else { "" }, b64url(&b)))),
+        (proptest::collection::vec(any::<u8>(), 0..300), any::<bool>(), ts).prop_map(|(b, z, t)| sign_raw(&format!(
+            "{}{}:{t}",
+            if z { "." } else { "" },
+            b64url(&b)
+        ))),
         // arbitrary text as the signed value
         token_like().prop_map(|v| sign_raw(&v)),
     ]
@@ -1095,13 +1144,15 @@ fn json_value() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(3, 24, 6, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::from),
-            proptest::collection::vec((any::<String>(), inner), 0..8).prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            proptest::collection::vec((any::<String>(), inner), 0..8)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
         ]
     })
 }
 
 fn json_object() -> impl Strategy<Value = Value> {
-    proptest::collection::vec((any::<String>(), json_value()), 0..6).prop_map(|kv| Value::Object(kv.into_iter().collect()))
+    proptest::collection::vec((any::<String>(), json_value()), 0..6)
+        .prop_map(|kv| Value::Object(kv.into_iter().collect()))
 }
 
 /// Numbers compared by value (a float's text may change form: `1e16` is written `1e+16`).
@@ -1181,19 +1232,24 @@ fn fuzz_native_decoder() {
     // 4. Any single-character change of a signed session is rejected.
     let t = Instant::now();
     const REPLACEMENTS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_:.= ";
-    let n4 = fuzz("tamper", cases, (json_object(), any::<prop::sample::Index>(), any::<prop::sample::Index>()), |(v, at, pick)| {
-        let text = signer.dumps(&v, 1_700_000_000);
-        let i = at.index(text.len());
-        // Any character but the one there (no rejected cases).
-        let mut c = REPLACEMENTS[pick.index(REPLACEMENTS.len())];
-        if c == text.as_bytes()[i] {
-            c = REPLACEMENTS[(pick.index(REPLACEMENTS.len()) + 1) % REPLACEMENTS.len()];
-        }
-        let mut t = text.clone();
-        t.replace_range(i..i + 1, &(c as char).to_string());
-        prop_assert_eq!(signer.loads(&t), Err(DecodeError::BadSignature));
-        Ok(())
-    });
+    let n4 = fuzz(
+        "tamper",
+        cases,
+        (json_object(), any::<prop::sample::Index>(), any::<prop::sample::Index>()),
+        |(v, at, pick)| {
+            let text = signer.dumps(&v, 1_700_000_000);
+            let i = at.index(text.len());
+            // Any character but the one there (no rejected cases).
+            let mut c = REPLACEMENTS[pick.index(REPLACEMENTS.len())];
+            if c == text.as_bytes()[i] {
+                c = REPLACEMENTS[(pick.index(REPLACEMENTS.len()) + 1) % REPLACEMENTS.len()];
+            }
+            let mut t = text.clone();
+            t.replace_range(i..i + 1, &(c as char).to_string());
+            prop_assert_eq!(signer.loads(&t), Err(DecodeError::BadSignature));
+            Ok(())
+        },
+    );
     let n4_s = t.elapsed().as_secs_f64();
     let total = n1 + n2 + n3 + n4;
     assert!(total >= 4 * u64::from(cases.min(200)), "the time budget cut the run to {total} cases");
@@ -1211,7 +1267,12 @@ fn fuzz_native_decoder() {
 fn fuzz_native_key_validation() {
     let cases = fuzz_cases();
     let started = Instant::now();
-    let strategy = prop_oneof![any::<String>(), "[a-z0-9]{0,40}", "[a-z0-9./\\\\\\x00A-Z_\\-\u{e9}\u{ff41}\u{2215}]{0,40}", "\\PC{0,12}"];
+    let strategy = prop_oneof![
+        any::<String>(),
+        "[a-z0-9]{0,40}",
+        "[a-z0-9./\\\\\\x00A-Z_\\-\u{e9}\u{ff41}\u{2215}]{0,40}",
+        "\\PC{0,12}"
+    ];
     let valid = AtomicU64::new(0);
     let n = fuzz("key validation", cases * 2, strategy, |s| {
         let expected = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
@@ -1229,7 +1290,10 @@ fn fuzz_native_key_validation() {
             "{n} strings in {:.1} s (any Unicode, [a-z0-9], separators, NUL, uppercase, look-alikes such as U+FF41 and U+2215) against file_sessions::key::has_valid_chars and validated",
             started.elapsed().as_secs_f64()
         ),
-        &format!("accepted exactly the strings of [a-z0-9]* ({} of them), none holding a separator, dot or NUL; the 8-character rule counted characters", valid.load(Ordering::Relaxed)),
+        &format!(
+            "accepted exactly the strings of [a-z0-9]* ({} of them), none holding a separator, dot or NUL; the 8-character rule counted characters",
+            valid.load(Ordering::Relaxed)
+        ),
     );
 }
 
@@ -1244,7 +1308,8 @@ fn fuzz_through_the_component() {
         std::rc::Rc::new(file_sessions::FileStore::new(file_sessions::Settings::from_vars(vars).unwrap()).unwrap())
     };
     let guest = std::cell::RefCell::new(env.guest());
-    let strategy = (prop_oneof![token_like(), signed_payload()], proptest::collection::vec(any::<u8>(), 0..400), signed_payload());
+    let strategy =
+        (prop_oneof![token_like(), signed_payload()], proptest::collection::vec(any::<u8>(), 0..400), signed_payload());
     let n = fuzz("component", cases, strategy, |(text, bytes, file)| {
         let mut g = guest.borrow_mut();
         let trap = |e: HostError| TestCaseError::fail(format!("{e}"));
@@ -1257,7 +1322,9 @@ fn fuzz_through_the_component() {
         for (what, r) in [("exists", g.exists(s, &text).map(|_| ())), ("delete", g.delete(s, Some(&text)))] {
             match r {
                 Ok(()) => prop_assert!(valid, "{} accepted {:?}", what, text),
-                Err(HostError::Store(e)) => prop_assert!(!valid && error_kind(&e) == "invalid-session-key", "{}: {}", what, e.to_string()),
+                Err(HostError::Store(e)) => {
+                    prop_assert!(!valid && error_kind(&e) == "invalid-session-key", "{}: {}", what, e.to_string())
+                }
                 Err(e) => return Err(trap(e)),
             }
         }
@@ -1289,5 +1356,3 @@ fn fuzz_through_the_component() {
         "no trap; decode and load agree with the native store on every case; keys outside [a-z0-9] refused with invalid-session-key, all others accepted; nothing created in the directory",
     );
 }
-
-

@@ -3,8 +3,8 @@
 //! interface's, from [`session_methods!`]; only the I/O under them differs.
 
 use super::{
-    Component, WitResult, bindings, clear_report, expiry_arg, expiry_value, modification_arg,
-    parse_json, parse_object, session_methods, to_json, to_json_object, wit,
+    Component, WitResult, bindings, clear_report, expiry_arg, expiry_value, modification_arg, parse_json, parse_object,
+    session_methods, to_json, to_json_object, wit,
 };
 use crate::dir::AsyncDir;
 use crate::expiry;

@@ -5,9 +5,9 @@
 //! list, [`session_methods!`], so a twin cannot drift from its sync form: the sync side
 //! completes each body with [`run_sync`](crate::run_sync), the async side awaits it.
 
-mod sync_store;
 #[cfg(feature = "async")]
 mod async_store;
+mod sync_store;
 
 mod bindings {
     #[cfg(not(feature = "async"))]
@@ -110,7 +110,6 @@ pub(crate) fn expiry_arg(e: Option<Option<wit::Expiry>>) -> Result<Option<Option
 pub(crate) fn modification_arg(m: Option<String>) -> Result<Option<DateTime>, Error> {
     m.as_deref().map(parse_instant).transpose()
 }
-
 
 /// Converts a `ClearReport` into its WIT record.
 fn clear_report(r: crate::ClearReport) -> wit::ClearReport {

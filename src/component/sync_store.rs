@@ -2,8 +2,8 @@
 //! WASI 0.2 directory.
 
 use super::{
-    Component, WitResult, clear_report, expiry_arg, expiry_value, modification_arg, parse_json,
-    parse_object, session_methods, store, to_json, to_json_object, wit,
+    Component, WitResult, clear_report, expiry_arg, expiry_value, modification_arg, parse_json, parse_object,
+    session_methods, store, to_json, to_json_object, wit,
 };
 use crate::expiry;
 use crate::{Error, FileStore, Session, run_sync};

@@ -6,8 +6,7 @@ use crate::expiry;
 use std::io;
 use wasi::filesystem::preopens::get_directories;
 use wasi::filesystem::types::{
-    Descriptor, DescriptorFlags, DescriptorStat, DescriptorType, DirectoryEntryStream, ErrorCode,
-    OpenFlags, PathFlags,
+    Descriptor, DescriptorFlags, DescriptorStat, DescriptorType, DirectoryEntryStream, ErrorCode, OpenFlags, PathFlags,
 };
 
 /// The storage directory: one descriptor, opened once per instance.
@@ -49,9 +48,8 @@ impl Dir {
         if rest.is_empty() {
             return Ok(Dir { fd: preopen });
         }
-        let fd = preopen
-            .open_at(PathFlags::empty(), &rest, OpenFlags::DIRECTORY, DescriptorFlags::READ)
-            .map_err(to_io)?;
+        let fd =
+            preopen.open_at(PathFlags::empty(), &rest, OpenFlags::DIRECTORY, DescriptorFlags::READ).map_err(to_io)?;
         Ok(Dir { fd })
     }
 }
@@ -66,10 +64,8 @@ impl Storage for Dir {
             return Ok(too_big);
         }
         let mtime = stat.mtime;
-        let file = self
-            .fd
-            .open_at(PathFlags::empty(), name, OpenFlags::empty(), DescriptorFlags::READ)
-            .map_err(to_io)?;
+        let file =
+            self.fd.open_at(PathFlags::empty(), name, OpenFlags::empty(), DescriptorFlags::READ).map_err(to_io)?;
         // Ask for one byte more than stat said: a file replaced since the stat (by a
         // rename) shows up as a longer or shorter read and is then read to its end,
         // never cut short. wasmtime-wasi hands out at most 64 KiB per read.
@@ -135,10 +131,8 @@ impl Storage for Dir {
     /// Lists through its own `open-at(".")` descriptor: jco's shim refuses to list a
     /// preopen descriptor itself.
     async fn entries(&self) -> io::Result<Entries> {
-        let dir = self
-            .fd
-            .open_at(PathFlags::empty(), ".", OpenFlags::DIRECTORY, DescriptorFlags::READ)
-            .map_err(to_io)?;
+        let dir =
+            self.fd.open_at(PathFlags::empty(), ".", OpenFlags::DIRECTORY, DescriptorFlags::READ).map_err(to_io)?;
         let stream = dir.read_directory().map_err(to_io)?;
         Ok(Entries { stream, _dir: dir })
     }

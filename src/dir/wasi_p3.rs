@@ -7,8 +7,7 @@ use crate::expiry;
 use std::io;
 use wasip3::filesystem::preopens::get_directories;
 use wasip3::filesystem::types::{
-    Descriptor, DescriptorFlags, DescriptorStat, DescriptorType, DirectoryEntry, ErrorCode,
-    OpenFlags, PathFlags,
+    Descriptor, DescriptorFlags, DescriptorStat, DescriptorType, DirectoryEntry, ErrorCode, OpenFlags, PathFlags,
 };
 use wasip3::wit_bindgen::{FutureReader, StreamReader, StreamResult};
 

@@ -56,27 +56,56 @@ Exit status: 0 success, 1 store error (`error: <kind>: <detail>` on stderr), 2 u
 type CommandHelp = (&'static str, &'static str, &'static str, Option<&'static str>);
 
 const COMMANDS: &[CommandHelp] = &[
-    ("create", "[JSON-OBJECT]", "Creates a session holding JSON-OBJECT (default {}) and prints its new key.",
-     Some("`aupdate` then `acreate`")),
-    ("load", "KEY", "Prints the session's data as a JSON object: {} when the session is missing, expired or tampered with. Reading an expired session deletes it, as in Django.",
-     Some("`aload`")),
-    ("save", "KEY JSON-OBJECT", "Does what a request does: loads KEY, replaces its data with JSON-OBJECT and saves. Prints the key it saved under: a new one when KEY did not exist or had expired.",
-     Some("`akeys` (the load), `clear`, `aupdate` then `asave`")),
-    ("exists", "KEY", "Prints true when a file for KEY exists (expiry is not checked), else false.",
-     Some("`aexists`")),
-    ("delete", "KEY", "Deletes the session's file (nothing to do when it is missing).",
-     Some("`adelete`")),
-    ("clear-expired", "", "Deletes expired sessions, temporary files of interrupted saves older than an hour and empty placeholders older than SESSION_COOKIE_AGE. Prints the counts as JSON.",
-     Some("`aclear_expired`")),
-    ("demo", "", "Walks through create, load, save, expiry and clear-expired on DIR, printing each step. Runs the portable component (no --async).", None),
-    ("bench", "[--n N] [--rounds R] [--clear-sizes 1000,10000,100000] [--django] [--json] [--svg FILE]",
-     "Measures median and p99 latency of create, save, load, exists, delete and clear-expired (per file, over directories of the given sizes with half the sessions expired) in a fresh subdirectory of DIR (default: the current directory): the component on a warm instance, on a fresh instance per operation, and the same Rust compiled natively; with --django also real Django 5.2.19 (from the test virtualenv, created if missing). Prints a table with the ratios, or one JSON object with --json; --svg writes a chart. Build with --release for meaningful figures. Runs the portable component (no --async; see bench-async).",
-     None),
-    ("bench-async", "[--n N] [--rounds R] [--json]",
-     "Measures the throughput of loads over N saved sessions (default 1000) in a fresh subdirectory of DIR (default: the current directory), removed afterwards: N sequential sync loads on a warm instance of the portable component, N sequential aloads and N concurrent aloads on one instance of the async component. Each figure is the median of R rounds (default 5). Prints a table, or one JSON object with --json. Runs both components itself (no --async). Build with --release for meaningful figures.",
-     None),
-    ("components", "", "Prints the two components this binary was built with, one per line: role, path and size in bytes. The portable one (sync exports, WASI 0.2 imports) runs on any component-model host; the async one (the same plus the async twins, WASI 0.2 and 0.3) needs component-model async. Takes no DIR (no --async).",
-     None),
+    (
+        "create",
+        "[JSON-OBJECT]",
+        "Creates a session holding JSON-OBJECT (default {}) and prints its new key.",
+        Some("`aupdate` then `acreate`"),
+    ),
+    (
+        "load",
+        "KEY",
+        "Prints the session's data as a JSON object: {} when the session is missing, expired or tampered with. Reading an expired session deletes it, as in Django.",
+        Some("`aload`"),
+    ),
+    (
+        "save",
+        "KEY JSON-OBJECT",
+        "Does what a request does: loads KEY, replaces its data with JSON-OBJECT and saves. Prints the key it saved under: a new one when KEY did not exist or had expired.",
+        Some("`akeys` (the load), `clear`, `aupdate` then `asave`"),
+    ),
+    ("exists", "KEY", "Prints true when a file for KEY exists (expiry is not checked), else false.", Some("`aexists`")),
+    ("delete", "KEY", "Deletes the session's file (nothing to do when it is missing).", Some("`adelete`")),
+    (
+        "clear-expired",
+        "",
+        "Deletes expired sessions, temporary files of interrupted saves older than an hour and empty placeholders older than SESSION_COOKIE_AGE. Prints the counts as JSON.",
+        Some("`aclear_expired`"),
+    ),
+    (
+        "demo",
+        "",
+        "Walks through create, load, save, expiry and clear-expired on DIR, printing each step. Runs the portable component (no --async).",
+        None,
+    ),
+    (
+        "bench",
+        "[--n N] [--rounds R] [--clear-sizes 1000,10000,100000] [--django] [--json] [--svg FILE]",
+        "Measures median and p99 latency of create, save, load, exists, delete and clear-expired (per file, over directories of the given sizes with half the sessions expired) in a fresh subdirectory of DIR (default: the current directory): the component on a warm instance, on a fresh instance per operation, and the same Rust compiled natively; with --django also real Django 5.2.19 (from the test virtualenv, created if missing). Prints a table with the ratios, or one JSON object with --json; --svg writes a chart. Build with --release for meaningful figures. Runs the portable component (no --async; see bench-async).",
+        None,
+    ),
+    (
+        "bench-async",
+        "[--n N] [--rounds R] [--json]",
+        "Measures the throughput of loads over N saved sessions (default 1000) in a fresh subdirectory of DIR (default: the current directory), removed afterwards: N sequential sync loads on a warm instance of the portable component, N sequential aloads and N concurrent aloads on one instance of the async component. Each figure is the median of R rounds (default 5). Prints a table, or one JSON object with --json. Runs both components itself (no --async). Build with --release for meaningful figures.",
+        None,
+    ),
+    (
+        "components",
+        "",
+        "Prints the two components this binary was built with, one per line: role, path and size in bytes. The portable one (sync exports, WASI 0.2 imports) runs on any component-model host; the async one (the same plus the async twins, WASI 0.2 and 0.3) needs component-model async. Takes no DIR (no --async).",
+        None,
+    ),
 ];
 
 /// Why the command failed, and so its exit status.
@@ -379,7 +408,8 @@ fn positive(value: Option<&String>, what: &str) -> Result<usize, Failure> {
 /// `sessions bench`.
 fn bench(dir: PathBuf, args: &[String]) -> Result<(), Failure> {
     use file_sessions_host::bench;
-    let mut opts = bench::Options { dir, n: 2000, rounds: 5, clear_sizes: vec![1000, 10000, 100000], django_python: None };
+    let mut opts =
+        bench::Options { dir, n: 2000, rounds: 5, clear_sizes: vec![1000, 10000, 100000], django_python: None };
     let (mut json, mut svg, mut django) = (false, None, false);
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -444,12 +474,8 @@ fn tenant(dir: &Path) -> Result<Tenant, Failure> {
         _ => stored_secret(&abs)?,
     };
     let mut tenant = Tenant::new(&abs, &secret);
-    for name in [
-        "SECRET_KEY_FALLBACKS",
-        "SESSION_COOKIE_NAME",
-        "SESSION_COOKIE_AGE",
-        "SESSION_EXPIRE_AT_BROWSER_CLOSE",
-    ] {
+    for name in ["SECRET_KEY_FALLBACKS", "SESSION_COOKIE_NAME", "SESSION_COOKIE_AGE", "SESSION_EXPIRE_AT_BROWSER_CLOSE"]
+    {
         if let Ok(value) = std::env::var(name) {
             tenant = tenant.env(name, &value);
         }
