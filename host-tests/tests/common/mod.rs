@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use file_sessions_host::twins::{AsyncGuest, AsyncRuntime};
-use file_sessions_host::{Guest, Runtime, Tenant};
+use file_sessions_host::{Guest, GuestStderr, Runtime, Tenant};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -18,6 +18,28 @@ pub const SECRET: &str = "test-secret-key-for-interop";
 pub fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| Runtime::new().expect("loading the component"))
+}
+
+/// The runtime of the fault and secrecy tests: fuel metering and epoch interruption on,
+/// each store armed before instantiation (instantiating runs guest code) with unlimited
+/// fuel and a far deadline, which a test then lowers; the guest's stderr captured.
+pub fn instrumented() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let mut config = Runtime::recommended_config();
+        config.consume_fuel(true);
+        config.epoch_interruption(true);
+        Runtime::builder()
+            .config(config)
+            .stderr(GuestStderr::Capture(1 << 20))
+            .configure_store(|store| {
+                store.set_fuel(u64::MAX)?;
+                store.set_epoch_deadline(1 << 40);
+                Ok(())
+            })
+            .build()
+            .expect("building the instrumented runtime")
+    })
 }
 
 /// The async component's engine and pre-linked component, compiled once per test binary.

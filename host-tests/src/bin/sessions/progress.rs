@@ -1,0 +1,14 @@
+//! Progress where an operator waits, on stderr, only when it is a terminal (indicatif draws
+//! nothing otherwise, so piped output stays clean).
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// A bar over `len` steps of `what`, with the rate and the time taken.
+pub fn bar(what: &str, len: u64) -> ProgressBar {
+    let style = ProgressStyle::with_template("{prefix:>24} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+        .expect("a valid template")
+        .progress_chars("=> ");
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr()).with_style(style);
+    bar.set_prefix(what.to_owned());
+    bar
+}
