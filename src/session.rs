@@ -18,7 +18,7 @@ pub const EXPIRY_KEY: &str = "_session_expiry";
 /// The persistence side of a session: Django's backend methods.
 ///
 /// The methods are `async` so that one implementation serves both artifacts: over a
-/// synchronous directory every future is ready at once and [`run_sync`] drives it; the
+/// synchronous directory every future is ready at once and [`run_sync`](crate::run_sync) drives it; the
 /// async component awaits WASI 0.3 I/O instead.
 #[allow(async_fn_in_trait)] // one thread per instance: no `Send` bound wanted
 pub trait Backend {

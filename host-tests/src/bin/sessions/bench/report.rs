@@ -64,10 +64,10 @@ enum Block {
     Table(Table),
 }
 
-/// A table; the columns after the first are numbers (right-aligned), unless listed as text.
+/// A table, with each column's alignment: `l`eft (text) or `r`ight (numbers).
 struct Table {
     head: Vec<String>,
-    text_columns: usize,
+    align: &'static str,
     rows: Vec<Vec<String>>,
 }
 
@@ -80,43 +80,42 @@ impl Doc {
         self.0.push(Block::Paragraph(text));
     }
 
-    fn table(&mut self, head: &[&str], text_columns: usize, rows: Vec<Vec<String>>) {
+    fn table(&mut self, head: &[&str], align: &'static str, rows: Vec<Vec<String>>) {
         let head = head.iter().map(|h| (*h).to_owned()).collect();
-        self.0.push(Block::Table(Table { head, text_columns, rows }));
+        self.0.push(Block::Table(Table { head, align, rows }));
     }
 
+    /// The blocks, a blank line between each two.
     fn markdown(&self) -> String {
-        let mut out = String::new();
-        for block in &self.0 {
-            match block {
-                Block::Heading(level, text) => writeln!(out, "{} {text}\n", "#".repeat(*level)),
-                Block::Paragraph(text) => writeln!(out, "{text}\n"),
-                Block::Table(t) => writeln!(out, "{}", t.markdown()),
-            }
-            .expect("writing to a String");
-        }
-        out
+        let blocks = self.0.iter().map(|block| match block {
+            Block::Heading(level, text) => format!("{} {text}\n", "#".repeat(*level)),
+            Block::Paragraph(text) => format!("{text}\n"),
+            Block::Table(t) => t.markdown(),
+        });
+        blocks.collect::<Vec<_>>().join("\n")
     }
 
     fn text(&self) -> String {
-        let mut out = String::new();
-        for block in &self.0 {
-            match block {
-                Block::Heading(_, text) => writeln!(out, "{text}\n"),
-                Block::Paragraph(text) => writeln!(out, "{text}\n"),
-                Block::Table(t) => writeln!(out, "{}", t.text()),
-            }
-            .expect("writing to a String");
-        }
-        out
+        let blocks = self.0.iter().map(|block| match block {
+            Block::Heading(_, text) | Block::Paragraph(text) => format!("{text}\n"),
+            Block::Table(t) => t.text(),
+        });
+        blocks.collect::<Vec<_>>().join("\n")
     }
 }
 
 impl Table {
+    fn right(&self, column: usize) -> bool {
+        self.align.as_bytes().get(column) == Some(&b'r')
+    }
+
     fn markdown(&self) -> String {
-        let line = |cells: &[String]| format!("| {} |\n", cells.join(" | "));
-        let rule: Vec<&str> =
-            (0..self.head.len()).map(|i| if i < self.text_columns { "---" } else { "---:" }).collect();
+        let line = |cells: &[String]| {
+            let cells: Vec<String> =
+                cells.iter().map(|c| if c.is_empty() { " ".into() } else { format!(" {c} ") }).collect();
+            format!("|{}|\n", cells.join("|"))
+        };
+        let rule: Vec<&str> = (0..self.head.len()).map(|i| if self.right(i) { "---:" } else { "---" }).collect();
         let mut out = line(&self.head);
         out.push_str(&format!("|{}|\n", rule.join("|")));
         self.rows.iter().for_each(|row| out.push_str(&line(row)));
@@ -132,7 +131,7 @@ impl Table {
         let line = |cells: &[String]| {
             let padded = cells.iter().enumerate().map(|(i, c)| {
                 let pad = " ".repeat(widths[i].saturating_sub(c.chars().count()));
-                if i < self.text_columns { format!("{c}{pad}") } else { format!("{pad}{c}") }
+                if self.right(i) { format!("{pad}{c}") } else { format!("{c}{pad}") }
             });
             format!("{}\n", padded.collect::<Vec<_>>().join("  ").trim_end())
         };
@@ -170,7 +169,7 @@ fn latency_doc(reports: &[&Value]) -> Doc {
     let mut doc = Doc::default();
     if let Some(first) = reports.first() {
         doc.heading(4, "Targets (from the first report)".into());
-        doc.table(&["target", "measured", "goal", ""], 1, targets(first));
+        doc.table(&["target", "measured", "goal", ""], "lrrl", targets(first));
     }
     for report in reports {
         latency_tables(&mut doc, report);
@@ -197,9 +196,9 @@ fn latency_tables(doc: &mut Doc, report: &Value) {
         smallest.unwrap_or(0)
     ));
     let head = ["op", "component", "fresh instance", "native", "Django", "Django ÷ component", "component ÷ native"];
-    doc.table(&head, 1, OPS.iter().map(|op| op_row(report, op)).collect());
+    doc.table(&head, "lrrrrrr", OPS.iter().map(|op| op_row(report, op)).collect());
     doc.paragraph("`clear_expired`, µs per file, by directory size (half the sessions expired):".into());
-    doc.table(&["files", "component", "fresh instance", "native", "Django"], 0, sweep_rows(report));
+    doc.table(&["files", "component", "fresh instance", "native", "Django"], "rrrrr", sweep_rows(report));
     let r = &report["request"];
     let (fresh, warm) = (r["fresh_instance"].as_f64(), r["component"].as_f64());
     doc.paragraph(format!(
@@ -316,7 +315,7 @@ fn throughput_doc(reports: &[&Value]) -> Doc {
             ]
         })
         .collect();
-    doc.table(&head, 1, rows);
+    doc.table(&head, "lrrrrr", rows);
     doc
 }
 
