@@ -2,6 +2,9 @@
 //! command, every kind of usage error, and each safe-by-default case (issue #11; issue #13
 //! findings 3, 5 and 7).
 
+mod common;
+
+use common::stress::report;
 use serde_json::{Value, json};
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
@@ -349,6 +352,11 @@ fn the_root_dir_is_refused_unless_forced() {
         let out = sessions(Path::new("/"), &["--allow-root-dir", "exists", "abcdefgh"]);
         assert_eq!(stdout(&out), "false", "{}", stderr(&out));
     }
+    report(
+        "CLI: --dir / and --dir FILE (finding 7)",
+        "--dir /, /tmp/.., //, a symlink to /; --dir naming a regular file (sync and --async)",
+        "/ refused with improperly-configured unless --allow-root-dir; a file gives `improperly-configured: ... is not a directory` (was `trap: Not a directory`); a missing --dir is an error naming it and nothing is created",
+    );
 }
 
 /// A directory others can write to is refused: they could plant links, FIFOs or a secret.
@@ -445,14 +453,27 @@ fn an_untrustworthy_secret_file_is_refused() {
         ("empty", Box::new(|p: &Path| write_secret(p, " \n", 0o600)), "is empty"),
         ("not UTF-8", Box::new(|p: &Path| write_bytes(p, b"\xff\xfe", 0o600)), "is not UTF-8"),
     ];
+    let (count, mut slowest) = (cases.len(), Duration::ZERO);
     for (what, plant, why) in cases {
         let dir = private_dir();
         let path = dir.path().join(".secret-key");
         plant(&path);
+        let started = Instant::now();
         let out = run_bounded(command(Path::new("/"), &["--dir", dir.path().to_str().unwrap(), "create"], &[]));
+        slowest = slowest.max(started.elapsed());
         assert_error(&out, "improperly-configured", &format!("{} {why}: refused", path.display()));
         assert_eq!(names(dir.path()), vec![".secret-key"], "{what}: nothing written");
     }
+    report(
+        "CLI: DIR/.secret-key (finding 3)",
+        &format!(
+            "{count} planted forms: symlinks to a known secret and to /dev/zero, a FIFO, a directory, modes 0644 and 0640, 1025 bytes, empty, not UTF-8; then `sessions create` without SECRET_KEY"
+        ),
+        &format!(
+            "each refused with improperly-configured naming the file and why; no link followed, the FIFO opened without blocking (slowest run {} ms), nothing read past 1 KiB, nothing written; a foreign-owned file and a non-UTF-8 SECRET_KEY are refused too (their own tests)",
+            slowest.as_millis()
+        ),
+    );
 }
 
 #[test]
@@ -723,6 +744,14 @@ fn bench_never_follows_a_planted_link() {
     assert_eq!(names(victim.path()), vec!["sessionidprecious0000000000000000"]);
     assert_eq!(std::fs::read_to_string(&precious).unwrap(), "someone else's session");
     assert_eq!(names(dir.path()), planted, "only the planted links are left");
+    report(
+        "sessions bench working directory (finding 5)",
+        &format!(
+            "{} symlinks to another directory holding a session, planted at file-sessions-bench-[async-]<pid> for the next 64 PIDs; `sessions bench` and `bench-async` run",
+            planted.len()
+        ),
+        "both finished; the other directory and its session untouched; only the planted links left (the working directory has a fresh random name, is created exclusively with mode 0700 and removed without following links); a parent others can write to and that is not sticky is refused",
+    );
 }
 
 /// A parent others can write to and that is not sticky could have the working directory

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::stress::report;
 use file_sessions_host::{CodeCache, CodeSource, Runtime, Tenant};
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::Path;
@@ -166,4 +167,9 @@ fn the_runtime_works_when_its_cache_entry_is_refused() {
 
     let again = Runtime::builder().cache(CodeCache::Dir(dir.path().to_path_buf())).build().unwrap();
     assert_eq!(again.code_source(), CodeSource::Cached);
+    report(
+        "precompiled-code cache (finding 6)",
+        "a symlink to genuine compiled code and one to a decoy planted at the entry's name; a FIFO there; entries of modes 0620, 0602, 0666; cache directories of modes 0770, 0777, 1777, 0720, reached through a link, or owned by another user; an entry owned by another user",
+        "none loaded: each compiled in memory, or compiled again and stored as a 0600 file by rename (the link's target untouched); nothing stored in an untrusted directory; the runtime instantiated and saved a session every time",
+    );
 }
