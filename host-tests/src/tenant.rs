@@ -102,18 +102,23 @@ impl Tenant {
             Err(e) => HostError::Trap(e),
         })?;
         builder.envs(&self.env);
-        let captured = match stderr {
-            GuestStderr::Discard => None,
-            GuestStderr::Inherit => {
-                builder.inherit_stderr();
-                None
-            }
-            GuestStderr::Capture(limit) => {
-                let pipe = MemoryOutputPipe::new(limit);
-                builder.stderr(pipe.clone());
-                Some(pipe)
-            }
-        };
+        let captured = route_stderr(&mut builder, stderr);
         Ok((builder.build(), captured))
+    }
+}
+
+/// Sends the guest's stderr where asked; the pipe that holds it when it is captured.
+fn route_stderr(builder: &mut WasiCtxBuilder, stderr: GuestStderr) -> Option<MemoryOutputPipe> {
+    match stderr {
+        GuestStderr::Discard => None,
+        GuestStderr::Inherit => {
+            builder.inherit_stderr();
+            None
+        }
+        GuestStderr::Capture(limit) => {
+            let pipe = MemoryOutputPipe::new(limit);
+            builder.stderr(pipe.clone());
+            Some(pipe)
+        }
     }
 }

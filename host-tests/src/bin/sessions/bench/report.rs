@@ -319,18 +319,19 @@ fn throughput_doc(reports: &[&Value]) -> Doc {
     doc
 }
 
+/// The chart's ways and their colours, and its geometry.
+const WAYS: [(&str, &str); 4] =
+    [("component", "#1f77b4"), ("fresh_instance", "#aec7e8"), ("native", "#2ca02c"), ("django", "#d62728")];
+const LEFT: f64 = 110.0;
+const BAR: f64 = 11.0;
+const WIDTH: f64 = 560.0;
+
 /// A bar chart of median latency per operation (log scale), as SVG.
 pub fn svg(report: &Value) -> String {
-    const WAYS: [(&str, &str); 4] =
-        [("component", "#1f77b4"), ("fresh_instance", "#aec7e8"), ("native", "#2ca02c"), ("django", "#d62728")];
-    const LEFT: f64 = 110.0;
-    const BAR: f64 = 11.0;
-    const WIDTH: f64 = 560.0;
     let ops = report["ops"].as_object().cloned().unwrap_or_default();
     let group = BAR * WAYS.len() as f64 + 14.0;
     let height = 90.0 + group * ops.len() as f64;
     let max = ops.values().flat_map(|o| WAYS.iter().filter_map(|(w, _)| o[*w].as_f64())).fold(1.0, f64::max);
-    let x = |v: f64| LEFT + WIDTH * ((v.max(0.1) / 0.1).log10() / (max / 0.1).log10());
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
@@ -349,19 +350,25 @@ pub fn svg(report: &Value) -> String {
     for (gi, (name, o)) in ops.iter().enumerate() {
         let y0 = 50.0 + gi as f64 * group;
         let _ = writeln!(s, "<text x=\"10\" y=\"{}\">{name}</text>", y0 + group / 2.0);
-        for (wi, (way, color)) in WAYS.iter().enumerate() {
-            let Some(v) = o[*way].as_f64() else { continue };
-            let y = y0 + wi as f64 * BAR;
-            let _ = writeln!(
-                s,
-                "<rect x=\"{LEFT}\" y=\"{y}\" width=\"{:.1}\" height=\"{}\" fill=\"{color}\"/><text x=\"{:.1}\" y=\"{}\">{v:.2}</text>",
-                x(v) - LEFT,
-                BAR - 1.0,
-                x(v) + 3.0,
-                y + BAR - 2.0
-            );
-        }
+        bars(&mut s, o, y0, max);
     }
     s.push_str("</svg>\n");
     s
+}
+
+/// One op's bars, one per way that has a figure, on a log scale up to `max`.
+fn bars(s: &mut String, op: &Value, y0: f64, max: f64) {
+    let x = |v: f64| LEFT + WIDTH * ((v.max(0.1) / 0.1).log10() / (max / 0.1).log10());
+    for (wi, (way, color)) in WAYS.iter().enumerate() {
+        let Some(v) = op[*way].as_f64() else { continue };
+        let y = y0 + wi as f64 * BAR;
+        let _ = writeln!(
+            s,
+            "<rect x=\"{LEFT}\" y=\"{y}\" width=\"{:.1}\" height=\"{}\" fill=\"{color}\"/><text x=\"{:.1}\" y=\"{}\">{v:.2}</text>",
+            x(v) - LEFT,
+            BAR - 1.0,
+            x(v) + 3.0,
+            y + BAR - 2.0
+        );
+    }
 }
