@@ -52,10 +52,10 @@ pub use tenant::{DEFAULT_MEMORY_LIMIT, Tenant};
 mod bindings {
     wasmtime::component::bindgen!({ path: "../wit", world: "file-sessions" });
 
-    pub use exports::file_sessions::store::store::{ClearReport, Error as StoreError, Expiry};
+    pub use exports::file_sessions::store::store::{ClearBatch, ClearReport, Error as StoreError, Expiry};
 }
 
-pub use bindings::{ClearReport, Expiry, StoreError};
+pub use bindings::{ClearBatch, ClearReport, Expiry, StoreError};
 
 /// The portable component, embedded: sync exports, WASI 0.2 imports; runs on any
 /// component-model host.

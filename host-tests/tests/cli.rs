@@ -160,7 +160,8 @@ fn clear_expired_prints_counts_and_stays_quiet_when_piped() {
     let counts: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(
         counts,
-        json!({"scanned": 1, "expired_sessions": 1, "orphaned_temp_files": 0, "stale_placeholders": 0, "failures": 0})
+        json!({"scanned": 1, "expired_sessions": 1, "orphaned_temp_files": 0, "stale_placeholders": 0, "failures": 0,
+               "undecodable_names": 0})
     );
     assert!(!dir.path().join(format!("sessionid{key}")).exists());
 }
@@ -570,7 +571,7 @@ fn async_commands_interoperate_with_the_sync_path() {
     let swept = sessions_async(d, &["clear-expired"]);
     assert_eq!(
         stdout(&swept),
-        r#"{"scanned":2,"expired_sessions":1,"orphaned_temp_files":0,"stale_placeholders":0,"failures":0}"#
+        r#"{"scanned":2,"expired_sessions":1,"orphaned_temp_files":0,"stale_placeholders":0,"failures":0,"undecodable_names":0}"#
     );
     assert_eq!(stdout(&sessions(d, &["load", &by_async])), r#"{"b":2}"#);
 }

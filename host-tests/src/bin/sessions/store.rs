@@ -190,6 +190,7 @@ impl Instance {
                     "orphaned_temp_files": r.orphaned_temp_files,
                     "stale_placeholders": r.stale_placeholders,
                     "failures": r.failures,
+                    "undecodable_names": r.undecodable_names,
                 })
             }};
         }
