@@ -166,6 +166,80 @@ fn clear_expired_prints_counts_and_stays_quiet_when_piped() {
     assert!(!dir.path().join(format!("sessionid{key}")).exists());
 }
 
+/// On a terminal, `clear-expired` shows progress and ends with a summary line on stderr
+/// (the counts still on stdout); the sweep runs in bounded steps (`--batch`) whose counts
+/// add up, through either component.
+#[test]
+fn clear_expired_in_steps_with_progress_on_a_terminal() {
+    let dir = private_dir();
+    for i in 0..25 {
+        std::fs::write(dir.path().join(format!("sessionid{i:032}")), "x").unwrap();
+        backdate(dir.path(), &format!("{i:032}"));
+    }
+    let command = format!("{SESSIONS} --dir {} clear-expired --batch 4", dir.path().display());
+    // `script` gives the command a terminal; SECRET_KEY comes through its environment.
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("SECRET_KEY", "k")
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux) runs the command on a pseudo-terminal");
+    let screen = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains("clear-expired: 25 files scanned in ")
+            && screen.contains("removed 25 expired sessions, 0 temporary files, 0 placeholders; 0 failures"),
+        "{screen}"
+    );
+    assert!(screen.contains(r#"{"scanned":25,"expired_sessions":25,"#), "{screen}");
+    assert!(names(dir.path()).is_empty());
+
+    for i in 0..9 {
+        std::fs::write(dir.path().join(format!("sessionid{i:032}")), "x").unwrap();
+        backdate(dir.path(), &format!("{i:032}"));
+    }
+    let out = sessions_async(dir.path(), &["clear-expired", "--batch", "2"]);
+    assert_eq!(stderr(&out), "", "no progress on a pipe");
+    let counts: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!((counts["scanned"].as_u64(), counts["expired_sessions"].as_u64()), (Some(9), Some(9)));
+}
+
+/// `sessions stats`: a scan of the names, sizes and times, and the expired count from the
+/// component's dry sweep, which removes nothing.
+#[test]
+fn stats_counts_what_is_in_the_directory() {
+    let dir = private_dir();
+    let d = dir.path();
+    let live = stdout(&sessions(d, &["create", r#"{"a": 1}"#]));
+    let big = stdout(&sessions(d, &["create", &json!({"b": "x".repeat(3000)}).to_string()]));
+    let old = stdout(&sessions(d, &["create"]));
+    backdate(d, &old);
+    std::fs::write(d.join(format!("sessionid{:032}", 7)), "").unwrap(); // a placeholder
+    std::fs::write(d.join(format!("sessionid{:032}_out_abcd1234", 8)), "half").unwrap(); // a temp file
+    symlink("/etc/passwd", d.join(format!("sessionid{:032}", 9))).unwrap(); // neither
+    std::fs::write(d.join("unrelated.txt"), "not a session").unwrap();
+    let before = names(d);
+
+    let out = sessions(d, &["stats", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let size = |k: &str| std::fs::metadata(d.join(format!("sessionid{k}"))).unwrap().len();
+    assert_eq!(report["sessions"], 3, "{report}");
+    assert_eq!(report["expired_sessions"], 1, "{report}");
+    assert_eq!((report["temp_files"].as_u64(), report["placeholders"].as_u64()), (Some(1), Some(1)), "{report}");
+    assert_eq!(report["other_entries"], 1, "{report}");
+    assert_eq!(report["total_bytes"], size(&live) + size(&big) + size(&old), "{report}");
+    assert_eq!(report["largest_bytes"], size(&big), "{report}");
+    let (oldest, newest) = (report["oldest"].as_str().unwrap(), report["newest"].as_str().unwrap());
+    assert!(oldest < newest && oldest.ends_with("+00:00"), "{report}");
+    assert_eq!(names(d), before, "the dry sweep removed nothing");
+
+    let table = stdout(&sessions(d, &["stats"]));
+    for line in ["sessions         3", "expired        1", "temporary files  1", "placeholders     1"] {
+        assert!(table.contains(line), "{line:?} in:\n{table}");
+    }
+}
+
 #[test]
 fn demo_walks_through_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
@@ -222,7 +296,8 @@ fn usage_errors_are_one_line_and_a_hint() {
         (&["bench", "--n", "0"], "error: invalid value '0' for '--n <N>': expected a whole number above zero"),
         (&["bench", "--clear-sizes", "10,x"], "error: invalid value 'x' for '--clear-sizes"),
         (&["bench-async", "--svg", "f"], "error: unexpected argument '--svg' found"),
-        (&["stats", "--json", "--markdown"], "error: the argument '--json' cannot be used with '--markdown'"),
+        (&["bench", "--json", "--markdown"], "error: the argument '--json' cannot be used with '--markdown'"),
+        (&["clear-expired", "--batch", "0"], "error: invalid value '0' for '--batch <BATCH>'"),
         (&["completions", "cmd"], "error: invalid value 'cmd' for '<SHELL>'"),
         (&["--async", "demo"], "error: `demo` does not take --async"),
         (&["--async", "bench"], "error: `bench` does not take --async"),

@@ -14,6 +14,7 @@ mod progress;
 mod secret;
 mod stats;
 mod store;
+mod sweep;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use failure::Failure;

@@ -12,3 +12,12 @@ pub fn bar(what: &str, len: u64) -> ProgressBar {
     bar.set_prefix(what.to_owned());
     bar
 }
+
+/// A counter for work of unknown size: files scanned, a message (what was done, the rate).
+pub fn counter(what: &str) -> ProgressBar {
+    let style = ProgressStyle::with_template("{spinner} {prefix}: {human_pos} scanned, {msg} ({elapsed})")
+        .expect("a valid template");
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(style);
+    bar.set_prefix(what.to_owned());
+    bar
+}

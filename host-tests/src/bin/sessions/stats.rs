@@ -5,7 +5,7 @@
 //! own sweep, run dry, so it is decided exactly as `clear-expired` would decide it.
 
 use crate::failure::Failure;
-use crate::{Format, place};
+use crate::place;
 use clap::Args;
 use file_sessions_host::HostError;
 use serde_json::{Value, json};
@@ -15,8 +15,9 @@ use std::path::Path;
 /// Options of `stats`.
 #[derive(Args, Debug)]
 pub struct StatsArgs {
-    #[command(flatten)]
-    format: Format,
+    /// One JSON object on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
 }
 
 /// What the scan found.
@@ -44,7 +45,7 @@ pub fn run(place: &place::Options, args: &StatsArgs) -> Result<(), Failure> {
     let scan = scan(&tenant.dir, prefix)?;
     let expired = crate::store::expired_count(&tenant)?;
     let report = to_json(&scan, expired);
-    if args.format.json {
+    if args.json {
         println!("{report}");
     } else {
         print!("{}", table(&tenant.dir, &report));

@@ -4,13 +4,19 @@
 
 use crate::failure::Failure;
 use crate::place;
+use crate::sweep::{self, Counts};
 use clap::Args;
 use file_sessions_host::twins::{AsyncGuest, AsyncRuntime};
 use file_sessions_host::{Guest, GuestStderr, HostError, Runtime, SessionHandle, Tenant};
 
 /// Options of `clear-expired`.
 #[derive(Args, Debug)]
-pub struct ClearArgs {}
+pub struct ClearArgs {
+    /// Directory entries the component examines per step of the sweep (`clear-expired-batch`);
+    /// progress is shown between steps.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    batch: u32,
+}
 
 /// `sessions create [JSON-OBJECT]`.
 pub fn create(place: &place::Options, data: Option<&str>) -> Result<(), Failure> {
@@ -61,9 +67,11 @@ pub fn delete(place: &place::Options, key: &str) -> Result<(), Failure> {
 }
 
 /// `sessions clear-expired`.
-pub fn clear_expired(place: &place::Options, _args: &ClearArgs) -> Result<(), Failure> {
+pub fn clear_expired(place: &place::Options, args: &ClearArgs) -> Result<(), Failure> {
     let mut guest = Instance::open(place)?;
-    println!("{}", guest.clear_expired()?);
+    let counts =
+        sweep::run(&mut |cursor, limit, dry_run| guest.clear_batch(cursor, limit, dry_run), args.batch, false)?;
+    println!("{}", counts.json());
     Ok(())
 }
 
@@ -178,30 +186,38 @@ impl Instance {
         on_either!(self, g => g.delete(s, key), g.adelete(s, key))
     }
 
-    /// `clear_expired()` / `aclear_expired()`, the counts as the JSON the command prints.
-    fn clear_expired(&mut self) -> Result<serde_json::Value, HostError> {
-        // The two worlds' `clear-report`s are distinct Rust types with the same fields.
-        macro_rules! counts {
-            ($r:expr) => {{
-                let r = $r;
-                serde_json::json!({
-                    "scanned": r.scanned,
-                    "expired_sessions": r.expired_sessions,
-                    "orphaned_temp_files": r.orphaned_temp_files,
-                    "stale_placeholders": r.stale_placeholders,
-                    "failures": r.failures,
-                    "undecodable_names": r.undecodable_names,
-                })
-            }};
-        }
-        Ok(match self {
-            Instance::Portable(g) => counts!(g.clear_expired()?),
-            Instance::Async(twin) => counts!(twin.executor.block_on(twin.guest.aclear_expired())?),
-        })
+    /// `clear_expired_batch(..)` / `aclear_expired_batch(..)`: one step of a sweep.
+    fn clear_batch(
+        &mut self,
+        cursor: Option<&str>,
+        limit: u32,
+        dry_run: bool,
+    ) -> Result<(Counts, Option<String>), HostError> {
+        let (report, cursor) = match self {
+            Instance::Portable(g) => {
+                let batch = g.clear_expired_batch(cursor, limit, dry_run)?;
+                (batch.report.into(), batch.cursor)
+            }
+            Instance::Async(twin) => {
+                let batch = twin.executor.block_on(twin.guest.aclear_expired_batch(cursor, limit, dry_run))?;
+                (batch.report.into(), batch.cursor)
+            }
+        };
+        Ok((report, cursor))
     }
 }
 
-/// How many sessions `clear-expired` would remove now: the component's sweep, run dry.
-pub fn expired_count(_tenant: &Tenant) -> Result<u64, HostError> {
-    Err(crate::failure::misconfigured("stats needs the store contract 0.2.0 (clear-expired-batch)".into()))
+/// How many sessions `clear-expired` would remove now: the component's sweep, run dry, so
+/// it decides exactly as the real one would.
+pub fn expired_count(tenant: &Tenant) -> Result<u64, HostError> {
+    let mut guest = portable(tenant)?;
+    let counts = sweep::run(
+        &mut |cursor, limit, dry_run| {
+            let batch = guest.clear_expired_batch(cursor, limit, dry_run)?;
+            Ok((batch.report.into(), batch.cursor))
+        },
+        1000,
+        true,
+    )?;
+    Ok(counts.expired_sessions)
 }
