@@ -50,12 +50,12 @@ pub fn serve(request: &mut Request, view: impl FnOnce(&mut Request, &Context) ->
     finish(&request.path, &cx, sent.is_some(), response, may_save)
 }
 
-/// The value of the session cookie; the last one when the name repeats, as Django's
-/// `parse_cookie` keeps it.
+/// The value of the session cookie, unquoted; the last one when the name repeats. Both as
+/// Django's `parse_cookie` does.
 fn session_cookie(request: &Request, name: &str) -> Option<String> {
     let header = request.cookie_header();
     let cookies = Cookie::split_parse(header.as_str()).filter_map(Result::ok);
-    cookies.filter(|c| c.name() == name).last().map(|c| c.value().to_owned())
+    cookies.filter(|c| c.name() == name).last().map(|c| c.value_trimmed().to_owned())
 }
 
 /// The key to open the session with, and whether the value was hostile: anything but the

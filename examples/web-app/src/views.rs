@@ -57,7 +57,6 @@ fn dispatch(request: &mut Request, cx: &Context) -> Result<Response, Problem> {
         same_origin(request)?;
     }
     match (request.path.as_str(), request.method.as_str()) {
-        ("/hello", "GET") => Ok(Response::text(200, "hello\n")),
         ("/", "GET") => home(cx),
         ("/login", "GET") => page(cx, "Log in", &pages::login(None)),
         ("/login", "POST") => login(request, cx),
