@@ -4,7 +4,7 @@
 use crate::http::Response;
 
 /// The banner on every page: which app served it.
-const SERVED_BY: &str = "the wasm app: a Rust wasi:http handler composed with the file-sessions store";
+const SERVED_BY: &str = "the wasm app · wasi:http handler + file-sessions store";
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#222}\
 header{border-radius:.5rem;padding:.6rem 1rem;background:#5b3cc4;color:#fff}header a{color:#fff}\
@@ -49,7 +49,7 @@ pub fn layout(frame: &Frame, title: &str, body: &str) -> String {
         None => r#"<span class="who" id="user-none">Not logged in</span><a href="/login">Log in</a>"#.into(),
     };
     let peer = match frame.peer_url {
-        Some(url) => format!(r#"<a id="peer" href="{}">Same session in the Django app &rarr;</a>"#, escape(url)),
+        Some(url) => format!(r#"<a id="peer" href="{}">Open in Django &rarr;</a>"#, escape(url)),
         None => String::new(),
     };
     format!(

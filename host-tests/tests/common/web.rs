@@ -79,7 +79,7 @@ impl App {
 
     /// A client with an empty cookie jar.
     pub fn client(&self) -> Client {
-        Client { addr: self.addr, cookie: None, cookie_name: "sessionid".into() }
+        Client { addr: self.addr, cookie: None, cookie_name: "sessionid".into(), other_cookies: String::new() }
     }
 
     /// The session file of `key`.
@@ -156,8 +156,7 @@ fn wasmtime_serve(wasmtime: &Path, dir: &Path, settings: &[(&str, &str)], reuse:
     static WARM: OnceLock<()> = OnceLock::new();
     let start = || {
         for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+            let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
             let mut command = Command::new(wasmtime);
             command.args(["serve", "-Scli", "--addr", &addr.to_string()]);
             command.arg("--dir").arg(format!("{}::/sessions", dir.display()));
@@ -181,6 +180,12 @@ fn wasmtime_serve(wasmtime: &Path, dir: &Path, settings: &[(&str, &str)], reuse:
     let mut first = None;
     WARM.get_or_init(|| first = Some(start()));
     first.unwrap_or_else(start)
+}
+
+/// A loopback port nothing listens on now (a child process binds it next; callers retry
+/// if something else took it meanwhile).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Polls until `addr` accepts a connection; false when `child` exited first.
@@ -330,17 +335,20 @@ where
 
 /// A browser-like client for one app: sends its session cookie and keeps what the app
 /// sets (a `Max-Age=0` cookie deletes it).
+#[derive(Clone)]
 pub struct Client {
     addr: SocketAddr,
     /// The session key this client holds.
     pub cookie: Option<String>,
     cookie_name: String,
+    /// Other cookies to send (`name=value; ...`), e.g. Django's `csrftoken`.
+    pub other_cookies: String,
 }
 
 impl Client {
     /// The same cookie jar against another server (another app on the same host name).
     pub fn to(&self, addr: SocketAddr) -> Client {
-        Client { addr, cookie: self.cookie.clone(), cookie_name: self.cookie_name.clone() }
+        Client { addr, ..self.clone() }
     }
 
     /// Uses another cookie name.
@@ -362,8 +370,12 @@ impl Client {
     }
 
     pub fn send(&mut self, mut request: Request) -> Reply {
-        if let Some(key) = &self.cookie {
-            request.headers.push(("cookie", format!("{}={key}", self.cookie_name)));
+        let mut cookies: Vec<String> = self.cookie.iter().map(|key| format!("{}={key}", self.cookie_name)).collect();
+        if !self.other_cookies.is_empty() {
+            cookies.push(self.other_cookies.clone());
+        }
+        if !cookies.is_empty() {
+            request.headers.push(("cookie", cookies.join("; ")));
         }
         let reply = send(self.addr, request);
         if let Some(cookie) = reply.cookie(&self.cookie_name) {
@@ -390,11 +402,16 @@ impl Drop for Django {
 impl Django {
     /// gunicorn with two workers on a free loopback port, `settings` in its environment.
     pub fn start(dir: &Path, settings: &[(&str, &str)]) -> Django {
+        Django::start_at(dir, settings, None)
+    }
+
+    /// As [`Django::start`], on `port` when given (no retry then).
+    pub fn start_at(dir: &Path, settings: &[(&str, &str)], port: Option<u16>) -> Django {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
         let python = super::venv_python();
         let gunicorn = python.parent().unwrap().join("gunicorn");
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        for _ in 0..if port.is_some() { 1 } else { 5 } {
+            let port = port.unwrap_or_else(free_port);
             let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
             let mut command = Command::new(&gunicorn);
             command
