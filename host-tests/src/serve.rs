@@ -79,16 +79,25 @@ impl Options {
     }
 }
 
-/// Binds `options.listen` and serves until Ctrl-C, then finishes the requests in flight.
+/// Binds `options.listen` and serves until Ctrl-C (see [`run_on`]).
 pub fn run(options: Options) -> Result<()> {
+    let listener = std::net::TcpListener::bind(options.listen)
+        .map_err(|e| io_error(std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", options.listen))))?;
+    run_on(listener, options)
+}
+
+/// Serves on `listener` until Ctrl-C, then finishes the requests in flight and returns.
+/// Prints where it serves, and (with `log_requests`) a line per request, on stderr.
+pub fn run_on(listener: std::net::TcpListener, options: Options) -> Result<()> {
+    let server = Server::new(&options)?;
+    let addr = listener.local_addr().map_err(io_error)?;
+    listener.set_nonblocking(true).map_err(io_error)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(io_error)?;
     runtime.block_on(async {
-        let listener = TcpListener::bind(options.listen).await.map_err(io_error)?;
-        let server = Server::new(&options)?;
+        let listener = TcpListener::from_std(listener).map_err(io_error)?;
         eprintln!(
-            "serving {} on http://{} (sessions in {}); Ctrl-C stops",
+            "serving {} on http://{addr} (sessions in {}); Ctrl-C stops",
             options.component.display(),
-            listener.local_addr().map_err(io_error)?,
             options.tenant.dir.display()
         );
         server

@@ -393,7 +393,9 @@ fn serve(dir: &Path, args: &[String]) -> Result<(), Failure> {
             other => return Err(Failure::Usage(format!("serve: unknown argument {other:?}"))),
         }
     }
-    Ok(serve::run(options)?)
+    let listener = std::net::TcpListener::bind(options.listen)
+        .map_err(|e| Failure::Failed(format!("io: cannot listen on {}: {e}", options.listen)))?;
+    Ok(serve::run_on(listener, options)?)
 }
 
 /// `sessions components`.
