@@ -8,17 +8,6 @@ mod common;
 use common::web::{App, Client, Django, Host, Reply};
 use serde_json::json;
 
-macro_rules! on_both_hosts {
-    ($($name:ident),* $(,)?) => {
-        mod sessions_serve {
-            $( #[test] fn $name() { super::$name(super::Host::SessionsServe) } )*
-        }
-        mod wasmtime_serve {
-            $( #[test] fn $name() { super::$name(super::Host::WasmtimeServe) } )*
-        }
-    };
-}
-
 on_both_hosts!(log_in_on_wasm_shop_on_django_log_out_on_django, log_in_on_django_shop_on_wasm_log_out_on_wasm);
 
 /// A form post to Django the way its page sends it: the CSRF token from the page (and its

@@ -10,18 +10,6 @@ use common::web::{App, Host, Reply, Request, exchange, send};
 use common::{now_unix, snapshot};
 use serde_json::json;
 
-/// Each named test, once per host.
-macro_rules! on_both_hosts {
-    ($($name:ident),* $(,)?) => {
-        mod sessions_serve {
-            $( #[test] fn $name() { super::$name(super::Host::SessionsServe) } )*
-        }
-        mod wasmtime_serve {
-            $( #[test] fn $name() { super::$name(super::Host::WasmtimeServe) } )*
-        }
-    };
-}
-
 on_both_hosts!(
     first_visit_sets_djangos_session_cookie,
     the_counter_counts_on_one_session,

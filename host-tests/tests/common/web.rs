@@ -16,6 +16,20 @@ use std::time::{Duration, Instant};
 
 use super::SECRET;
 
+/// Each named test function (taking a [`Host`]) as a test on each host: `sessions_serve::NAME`
+/// and `wasmtime_serve::NAME`.
+#[macro_export]
+macro_rules! on_both_hosts {
+    ($($name:ident),* $(,)?) => {
+        mod sessions_serve {
+            $( #[test] fn $name() { super::$name($crate::common::web::Host::SessionsServe) } )*
+        }
+        mod wasmtime_serve {
+            $( #[test] fn $name() { super::$name($crate::common::web::Host::WasmtimeServe) } )*
+        }
+    };
+}
+
 /// The wasmtime CLI version the tests are written against.
 pub const WASMTIME_VERSION: &str = "48.0.8";
 
