@@ -1,7 +1,7 @@
 //! What the two built components are, read from their bytes with `wasmparser`:
 //!
 //! * the portable one (`GUEST_WASM`, world `file-sessions`) imports only `wasi:*@0.2.*`
-//!   interfaces, exports `file-sessions:store/store@0.1.0` and nothing async, and uses no
+//!   interfaces, exports `file-sessions:store/store@0.2.0` and nothing async, and uses no
 //!   component-model async anywhere (no `async` canonical option, no `task.return`, no
 //!   stream/future/waitable-set/subtask/context builtins, no `async func` types, no
 //!   stream/future/error-context types, no async-ABI core imports or exports);
@@ -24,8 +24,8 @@ use wasmparser::{
     WasmFeatures,
 };
 
-const STORE: &str = "file-sessions:store/store@0.1.0";
-const ASYNC_STORE: &str = "file-sessions:store/async-store@0.1.0";
+const STORE: &str = "file-sessions:store/store@0.2.0";
+const ASYNC_STORE: &str = "file-sessions:store/async-store@0.2.0";
 
 /// Markers wit-bindgen puts in core import/export names for the async ABI.
 const CORE_ASYNC_MARKERS: &[&str] = &[

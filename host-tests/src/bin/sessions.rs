@@ -361,6 +361,7 @@ impl Either {
                     "orphaned_temp_files": r.orphaned_temp_files,
                     "stale_placeholders": r.stale_placeholders,
                     "failures": r.failures,
+                    "undecodable_names": r.undecodable_names,
                 })
             }};
         }
