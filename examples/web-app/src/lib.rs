@@ -22,7 +22,7 @@ mod bindings {
     // named here (WIT requires it), so a new contract version fails this build until the
     // line follows. `generate_all`: the interface lives in another package than this world.
     wit_bindgen::generate!({
-        inline: "package file-sessions:web-app; world web-app { import file-sessions:store/store@0.1.0; }",
+        inline: "package file-sessions:web-app; world web-app { import file-sessions:store/store@0.2.0; }",
         path: "../../wit",
         generate_all,
     });
