@@ -27,7 +27,8 @@
 //! Options go through [`Runtime::builder`]: the engine's [`Config`](wasmtime::Config), a
 //! hook that configures each `Store` before instantiation (fuel, epoch deadlines), where
 //! the guest's stderr goes ([`GuestStderr`]) and the precompiled-code cache
-//! ([`CodeCache`]). [`twins`] is the same for the async component.
+//! ([`CodeCache`]). [`twins`] is the same for the async component; [`serve`] serves the web
+//! app (the store composed with a `wasi:http` handler).
 //!
 //! Errors are one type, [`HostError`]: the store's own (Django's exceptions, as the WIT
 //! `error` variant), a trap, or a host-side I/O failure.
@@ -38,6 +39,7 @@ mod cache;
 mod error;
 mod guest;
 mod runtime;
+pub mod serve;
 mod state;
 mod tenant;
 pub mod twins;

@@ -82,7 +82,7 @@ impl Tenant {
     }
 
     /// The WASI context, and the pipe the guest's stderr goes to when it is captured.
-    fn wasi(&self, blocking: bool, stderr: GuestStderr) -> Result<(WasiCtx, Option<MemoryOutputPipe>)> {
+    pub(crate) fn wasi(&self, blocking: bool, stderr: GuestStderr) -> Result<(WasiCtx, Option<MemoryOutputPipe>)> {
         // The preopen would report a missing directory or a file as a wasmtime error; say
         // what it is instead.
         match std::fs::metadata(&self.dir) {

@@ -345,6 +345,7 @@ fn help_is_generated_and_says_each_default() {
         ("bench", "subdirectory of DIR (default: .)"),
         ("bench-async", "subdirectory of DIR (default: .)"),
         ("bench-report", "REPORT.json"),
+        ("serve", "DIR defaults to ./sessions"),
         ("components", "--write"),
         ("completions", "<SHELL>"),
     ];
@@ -711,7 +712,11 @@ fn components_lists_and_writes_the_embedded_ones() {
         assert!(text.lines().any(|l| l.starts_with(&line)), "missing {line:?} in:\n{text}");
         assert_eq!(std::fs::read(cwd.path().join(file)).unwrap(), wasm, "{file}");
     }
-    assert_eq!(names(cwd.path()), vec!["file_sessions.wasm", "file_sessions_async.wasm"], "no ./sessions made");
+    assert_eq!(
+        names(cwd.path()),
+        vec!["file_sessions.wasm", "file_sessions_async.wasm", "web-app.wasm"],
+        "no ./sessions"
+    );
 }
 
 /// The binary carries its components: a copy of it, run from elsewhere with an empty cache,

@@ -12,6 +12,7 @@ mod failure;
 mod place;
 mod progress;
 mod secret;
+mod serve;
 mod stats;
 mod store;
 mod sweep;
@@ -132,11 +133,22 @@ enum Command {
     /// Works in a fresh private subdirectory of DIR (default: .), removed afterwards. Build
     /// with --release for meaningful figures.
     BenchAsync(bench::ThroughputArgs),
+    /// Serve the web app (the store composed with a wasi:http handler) over HTTP, sessions in
+    /// DIR, until Ctrl-C.
+    ///
+    /// A fresh instance per request (as `wasmtime serve` runs a WASI 0.2 handler), or up to
+    /// --max-instance-reuse-count requests per instance, one at a time. Passes the store's
+    /// settings and the web app's (SESSION_COOKIE_SECURE, SESSION_SAVE_EVERY_REQUEST,
+    /// PEER_URL) through. Prints a line per request on stderr (method, path, status,
+    /// microseconds); Ctrl-C stops it after the requests in flight. DIR defaults to
+    /// ./sessions.
+    Serve(serve::ServeArgs),
     /// Render saved `bench`/`bench-async` JSON reports as text or Markdown, or write them
     /// into a document's marked sections.
     BenchReport(bench::ReportArgs),
-    /// Print the two components embedded in this binary: role, size, SHA-256 and what they
-    /// need of a host; with --write, also write them out as .wasm files.
+    /// Print the components embedded in this binary (the store, portable and async, and the
+    /// web app): role, size, SHA-256 and what they need of a host; with --write, also write
+    /// them out as .wasm files.
     Components(components::ComponentsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
@@ -186,6 +198,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Demo => demo::run(&place),
         Command::Bench(args) => bench::latency(&place, &args),
         Command::BenchAsync(args) => bench::throughput(&place, &args),
+        Command::Serve(args) => serve::run(&place, &args),
         Command::BenchReport(args) => bench::report(&args),
         Command::Components(args) => components::run(&args),
         Command::Completions { shell } => {
@@ -209,6 +222,7 @@ impl Command {
             Command::Demo => "demo",
             Command::Bench(_) => "bench",
             Command::BenchAsync(_) => "bench-async",
+            Command::Serve(_) => "serve",
             Command::BenchReport(_) => "bench-report",
             Command::Components(_) => "components",
             Command::Completions { .. } => "completions",

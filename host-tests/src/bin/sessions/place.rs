@@ -29,8 +29,7 @@ impl Options {
         let secret = secret::secret_key(&dir)?;
         let mut tenant = Tenant::new(&dir, &secret);
         for name in passed_through() {
-            if let Some(value) = std::env::var_os(name) {
-                let value = value.into_string().map_err(|_| misconfigured(format!("{name} is not valid UTF-8")))?;
+            if let Some(value) = setting(name)? {
                 tenant = tenant.env(name, &value);
             }
         }
@@ -70,6 +69,15 @@ impl Options {
         }
         check_private(&abs)?;
         Ok(abs)
+    }
+}
+
+/// A setting from the environment: not set, or text (anything else is an error, never
+/// silently dropped).
+pub fn setting(name: &str) -> Result<Option<String>, HostError> {
+    match std::env::var_os(name) {
+        None => Ok(None),
+        Some(value) => value.into_string().map(Some).map_err(|_| misconfigured(format!("{name} is not valid UTF-8"))),
     }
 }
 
