@@ -50,6 +50,7 @@ pub mod dir;
 pub mod error;
 pub mod expiry;
 pub mod key;
+mod log;
 pub mod session;
 pub mod settings;
 pub mod store;

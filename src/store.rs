@@ -4,7 +4,7 @@
 //! [`codec`](crate::codec). Every write goes to a temporary file first and is published
 //! with one atomic step, so readers see the old session or the new one, never a mix.
 
-use crate::codec::{EncodeError, MAX_DEPTH, MAX_JSON_BYTES, MAX_VALUES, Signer};
+use crate::codec::{DecodeError, EncodeError, MAX_DEPTH, MAX_JSON_BYTES, MAX_VALUES, Signer};
 use crate::dir::{self, Dir, Storage};
 use crate::error::{Error, Result};
 use crate::expiry::{self, is_expired};
@@ -96,9 +96,23 @@ impl<D: Storage> FileStore<D> {
         })
     }
 
-    /// `decode(session_data)`: `{}` for anything that does not verify or parse.
+    /// `decode(session_data)`: `{}` for anything that does not verify or parse; a
+    /// signature that does not verify is logged, as Django logs it.
     pub fn decode(&self, text: &str) -> Value {
-        self.signer.loads(text).unwrap_or_else(|_| Value::Object(Data::new()))
+        self.verified(text).unwrap_or_else(|| Value::Object(Data::new()))
+    }
+
+    /// `signing.loads` as `decode` runs it: `None` for anything that does not verify or
+    /// parse, with Django's "Session data corrupted" warning for a bad signature.
+    fn verified(&self, text: &str) -> Option<Value> {
+        match self.signer.loads(text) {
+            Ok(value) => Some(value),
+            Err(DecodeError::BadSignature) => {
+                crate::log::session_data_corrupted();
+                None
+            }
+            Err(DecodeError::Malformed(_)) => None,
+        }
     }
 
     /// `_key_to_file`: the file name for `key`. The `[a-z0-9]` check is what keeps path
@@ -137,8 +151,8 @@ impl<D: Storage> FileStore<D> {
     /// crashes on non-ASCII files and on signed non-objects; both read as corrupt here.
     fn decode_object(&self, bytes: &[u8]) -> Option<Data> {
         let text = std::str::from_utf8(bytes).ok().filter(|t| t.is_ascii())?;
-        match self.signer.loads(text) {
-            Ok(Value::Object(data)) => Some(data),
+        match self.verified(text)? {
+            Value::Object(data) => Some(data),
             _ => None,
         }
     }

@@ -19,6 +19,7 @@
 use std::path::{Path, PathBuf};
 use wasmtime::component::{Component, Linker, ResourceAny, ResourceTable};
 use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 pub mod bench;
@@ -109,6 +110,18 @@ pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     limits: MemoryLimit,
+    /// The guest's stderr, when the tenant asked for it to be kept.
+    stderr: Option<MemoryOutputPipe>,
+}
+
+/// Cap on the guest's stderr kept in memory (one log line is under 100 bytes).
+const STDERR_CAPTURE_BYTES: usize = 1 << 20;
+
+impl HostState {
+    /// What the guest wrote to stderr, when the tenant captures it (else empty).
+    pub fn stderr(&self) -> String {
+        self.stderr.as_ref().map(|p| String::from_utf8_lossy(&p.contents()).into_owned()).unwrap_or_default()
+    }
 }
 
 /// Caps linear memory and remembers the largest size the guest reached.
@@ -151,6 +164,9 @@ pub struct Tenant {
     pub memory_limit: usize,
     /// What the preopen allows (read-write by default).
     pub perms: FsPerms,
+    /// Keep the guest's stderr (its log lines) in memory, readable with `Guest::stderr`;
+    /// off by default (discarded).
+    pub capture_stderr: bool,
 }
 
 impl Tenant {
@@ -164,7 +180,14 @@ impl Tenant {
             guest_path,
             memory_limit: DEFAULT_MEMORY_LIMIT,
             perms: FsPerms::ReadWrite,
+            capture_stderr: false,
         }
+    }
+
+    /// Keeps the guest's stderr in memory (see `Guest::stderr`).
+    pub fn with_stderr_captured(mut self) -> Tenant {
+        self.capture_stderr = true;
+        self
     }
 
     /// Sets (or replaces) one environment variable.
@@ -249,15 +272,19 @@ impl Tenant {
     /// its memory cap. `blocking_current_thread` runs filesystem calls on the calling
     /// thread (fast for the sync component; the async one must not block its executor).
     pub(crate) fn store(&self, engine: &Engine, blocking_current_thread: bool) -> Result<Store<HostState>> {
-        let wasi = WasiCtxBuilder::new()
-            // It must come before `preopened_dir`: each preopen takes the setting in force
-            // when it is added.
-            .allow_blocking_current_thread(blocking_current_thread)
+        let mut wasi = WasiCtxBuilder::new();
+        // It must come before `preopened_dir`: each preopen takes the setting in force when
+        // it is added.
+        wasi.allow_blocking_current_thread(blocking_current_thread)
             .preopened_dir(&self.dir, &self.guest_path, self.perms)?
-            .envs(&self.env)
-            .build();
+            .envs(&self.env);
+        let stderr = self.capture_stderr.then(|| MemoryOutputPipe::new(STDERR_CAPTURE_BYTES));
+        if let Some(pipe) = &stderr {
+            wasi.stderr(pipe.clone());
+        }
         let limits = MemoryLimit { limit: self.memory_limit, peak: 0 };
-        let mut store = Store::new(engine, HostState { wasi, table: ResourceTable::new(), limits });
+        let state = HostState { wasi: wasi.build(), table: ResourceTable::new(), limits, stderr };
+        let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
         Ok(store)
     }
@@ -351,6 +378,11 @@ impl Guest {
     /// The largest linear memory the guest has had, in bytes.
     pub fn peak_memory(&self) -> usize {
         self.store.data().limits.peak
+    }
+
+    /// What the guest wrote to stderr (its log lines), when the tenant captures it.
+    pub fn stderr(&self) -> String {
+        self.store.data().stderr()
     }
 
     /// The wasmtime store (for fuel, epochs, memory statistics).

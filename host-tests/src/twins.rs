@@ -165,6 +165,11 @@ impl AsyncGuest {
     pub fn peak_memory(&self) -> usize {
         self.store.data().limits.peak
     }
+
+    /// What the guest wrote to stderr (its log lines), when the tenant captures it.
+    pub fn stderr(&self) -> String {
+        self.store.data().stderr()
+    }
 }
 
 /// Owned forms of the arguments, as the generated concurrent calls take them.
