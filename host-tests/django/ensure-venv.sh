@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Ensure a virtualenv with Django 5.2.19 (from PyPI) exists at VENV_DIR.
+# Ensure a virtualenv with requirements.txt (beside this script: Django 5.2.19 and
+# the PyPI wasmtime package, pinned) installed from PyPI exists at VENV_DIR.
 #
 # Usage: ensure-venv.sh VENV_DIR
 #
 # Idempotent and safe to run concurrently (an flock on VENV_DIR.lock serialises
-# creators). On the fast path (venv already present with the right Django) it
+# creators). On the fast path (venv already present with these requirements) it
 # prints nothing but the python path. In all successful cases the LAST line on
 # stdout is the absolute path of the venv's python interpreter.
 set -euo pipefail
@@ -14,18 +15,18 @@ if [[ $# -ne 1 || -z "$1" ]]; then
     exit 2
 fi
 
-WANT_VERSION="5.2.19"
-WANT_TUPLE="(5, 2, 19)"
+REQUIREMENTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)/requirements.txt"
 
 # Absolute path, so the printed python path is usable from any cwd.
 mkdir -p "$(dirname -- "$1")"
 VENV_DIR="$(cd -- "$(dirname -- "$1")" && pwd)/$(basename -- "$1")"
 PY="$VENV_DIR/bin/python"
 
+# The venv is complete when it holds a copy of the requirements it was built from
+# (written last, after a successful install).
+STAMP="$VENV_DIR/requirements.installed"
 venv_ok() {
-    [[ -x "$PY" ]] &&
-        "$PY" -c "import sys, django; sys.exit(0 if django.VERSION[:3] == $WANT_TUPLE else 1)" \
-            >/dev/null 2>&1
+    [[ -x "$PY" ]] && cmp -s "$REQUIREMENTS" "$STAMP"
 }
 
 # Fast path: no lock, no output besides the python path.
@@ -52,21 +53,23 @@ make_venv() {
     "${PYTHON3:-python3}" -m venv "$VENV_DIR" >&2
 }
 
-install_django() {
-    "$PY" -m pip install --disable-pip-version-check -q "django==$WANT_VERSION" >&2
+install_requirements() {
+    "$PY" -m pip install --disable-pip-version-check -q -r "$REQUIREMENTS" >&2 &&
+        "$PY" -c "import django, wasmtime" >&2 &&
+        cp -- "$REQUIREMENTS" "$STAMP"
 }
 
 if ! venv_ok; then
     [[ -x "$PY" ]] || make_venv
     # A half-built venv (e.g. an interrupted earlier run) may lack a working
     # pip: start over once before giving up.
-    if ! install_django; then
+    if ! install_requirements; then
         echo "ensure-venv.sh: pip failed, recreating $VENV_DIR" >&2
         make_venv
-        install_django
+        install_requirements
     fi
     if ! venv_ok; then
-        echo "ensure-venv.sh: django $WANT_VERSION not importable from $PY" >&2
+        echo "ensure-venv.sh: $REQUIREMENTS not installed in $VENV_DIR" >&2
         exit 1
     fi
 fi

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 pub mod stress;
+pub mod venv;
 pub mod zlib;
 
 /// The secret of the worked examples in the behaviour reference.
