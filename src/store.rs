@@ -115,6 +115,20 @@ impl<D: Storage> FileStore<D> {
         }
     }
 
+    /// A session file's name as errors show it: the prefix and the key's first 4
+    /// characters, enough to find the file. The key is a bearer token, and hosts log errors.
+    fn shown(&self, name: &str) -> String {
+        let prefix = self.settings.cookie_name.as_str();
+        let key = name.strip_prefix(prefix).unwrap_or(name);
+        let head: String = key.chars().take(4).collect();
+        let temporary = if key.contains("_out_") { " (a temporary file)" } else { "" };
+        format!("{prefix}{head}…{temporary}")
+    }
+
+    fn taken(&self, name: &str) -> Error {
+        Error::Create(format!("the session {} already exists", self.shown(name)))
+    }
+
     /// `_key_to_file`: the file name for `key`. The `[a-z0-9]` check is what keeps path
     /// separators and `..` out of it.
     fn file_name(&self, key: &str) -> Result<String> {
@@ -196,10 +210,10 @@ impl<D: Storage> FileStore<D> {
             match self.dir.write_new(&temp, bytes).await {
                 Ok(()) => return Ok(temp),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(Error::io("cannot write", &temp, &e)),
+                Err(e) => return Err(Error::io("cannot write", &self.shown(&temp), &e)),
             }
         }
-        Err(Error::Io(format!("no free temporary name beside {name}")))
+        Err(Error::Io(format!("no free temporary name beside {}", self.shown(name))))
     }
 
     /// Publishes `bytes` as `name`. The complete contents are written to a temporary file
@@ -222,16 +236,20 @@ impl<D: Storage> FileStore<D> {
     async fn publish_new(&self, temp: &str, name: &str) -> Result<()> {
         match self.dir.link(temp, name).await {
             Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(taken(name)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(self.taken(name)),
             // Filesystems without hard links: Django's way, placeholder then rename.
             Err(e) if matches!(e.kind(), io::ErrorKind::Unsupported | io::ErrorKind::PermissionDenied) => {
                 match self.dir.write_new(name, b"").await {
-                    Ok(()) => self.dir.rename(temp, name).await.map_err(|e| Error::io("cannot publish", name, &e)),
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(taken(name)),
-                    Err(e) => Err(Error::io("cannot create", name, &e)),
+                    Ok(()) => self
+                        .dir
+                        .rename(temp, name)
+                        .await
+                        .map_err(|e| Error::io("cannot publish", &self.shown(name), &e)),
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(self.taken(name)),
+                    Err(e) => Err(Error::io("cannot create", &self.shown(name), &e)),
                 }
             }
-            Err(e) => Err(Error::io("cannot create", name, &e)),
+            Err(e) => Err(Error::io("cannot create", &self.shown(name), &e)),
         }
     }
 
@@ -242,19 +260,15 @@ impl<D: Storage> FileStore<D> {
     async fn publish_update(&self, temp: &str, name: &str) -> Result<()> {
         match self.dir.stat(name).await {
             Ok(stat) if stat.is_file => {
-                self.dir.rename(temp, name).await.map_err(|e| Error::io("cannot replace", name, &e))
+                self.dir.rename(temp, name).await.map_err(|e| Error::io("cannot replace", &self.shown(name), &e))
             }
-            Ok(_) => Err(Error::Io(format!("cannot replace {name}: not a regular file"))),
+            Ok(_) => Err(Error::Io(format!("cannot replace {}: not a regular file", self.shown(name)))),
             Err(e) if dir::is_absent(&e) => {
-                Err(Error::Update(format!("the session {name} was deleted while it was being saved")))
+                Err(Error::Update(format!("the session {} was deleted while it was being saved", self.shown(name))))
             }
-            Err(e) => Err(Error::io("cannot replace", name, &e)),
+            Err(e) => Err(Error::io("cannot replace", &self.shown(name), &e)),
         }
     }
-}
-
-fn taken(name: &str) -> Error {
-    Error::Create(format!("the session {name} already exists"))
 }
 
 impl<D: Storage> FileStore<D> {
@@ -313,7 +327,7 @@ impl<D: Storage> Backend for FileStore<D> {
             Ok(()) => Ok(()),
             Err(e) if dir::is_absent(&e) => Ok(()),
             // Django swallows this; a logout that silently did not happen is worse.
-            Err(e) => Err(Error::io("cannot delete", &name, &e)),
+            Err(e) => Err(Error::io("cannot delete", &self.shown(&name), &e)),
         }
     }
 

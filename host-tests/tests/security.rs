@@ -942,6 +942,95 @@ fn wit_ok<T>(r: instrumented::Call<T>) -> T {
     }
 }
 
+/// Issue 13, finding 4: a session key is a bearer token and hosts log errors, so no error,
+/// log line or trap shows one; they show the prefix and the key's first 4 characters.
+#[test]
+fn session_keys_never_appear_in_errors_output_or_traps() {
+    let host = instrumented::Host::get();
+    let env = Env::new();
+    let mut texts: Vec<(String, String)> = Vec::new(); // (what, text)
+    let mut keys: Vec<String> = Vec::new();
+    let err = |texts: &mut Vec<(String, String)>, what: &str, r: instrumented::Call<()>| {
+        let text = match r {
+            Ok(Ok(())) => panic!("{what}: expected an error"),
+            Ok(Err(e)) => format!("{}: {} {e:?}", instrumented::kind(&e), instrumented::detail(&e)),
+            Err(trap) => format!("trap: {trap:?} {trap:#}"),
+        };
+        texts.push((what.to_owned(), text));
+    };
+    let mut g = host.instantiate(&env.tenant).unwrap();
+    let s = g.session(None).unwrap().unwrap();
+    wit_ok(g.set(s, "user", "1"));
+    wit_ok(g.create(s));
+    let key = g.session_key(s).unwrap().unwrap();
+    keys.push(key.clone());
+    let t = g.session(Some(&key)).unwrap().unwrap();
+    wit_ok(g.set(t, "user", "2"));
+    err(&mut texts, "create-error", g.save(t, true));
+    std::fs::remove_file(env.session_file(&key)).unwrap();
+    err(&mut texts, "update-error", g.save(t, false));
+    std::fs::create_dir(env.session_file(&key)).unwrap();
+    err(&mut texts, "a directory where the session file was", g.save(t, false));
+    err(&mut texts, "delete of a directory", g.delete(t, Some(&key)));
+    std::fs::remove_dir(env.session_file(&key)).unwrap();
+    texts.push(("stderr and stdout".into(), g.output()));
+
+    // A read-only preopen: every write and delete fails.
+    wit_ok(g.save(t, true));
+    assert!(env.session_file(&key).is_file());
+    let mut ro = env.tenant.clone();
+    ro.perms = wasmtime_wasi::FsPerms::ReadOnly;
+    let mut g = host.instantiate(&ro).unwrap();
+    let s = g.session(Some(&key)).unwrap().unwrap();
+    wit_ok(g.set(s, "user", "3"));
+    err(&mut texts, "failed write of an update", g.save(s, false));
+    err(&mut texts, "failed delete", g.delete(s, None));
+    err(&mut texts, "failed flush", g.flush(s));
+    let c = g.session(None).unwrap().unwrap();
+    err(&mut texts, "failed create", g.create(c));
+    keys.extend(g.session_key(c).unwrap()); // the fresh key it tried
+    let c = g.session(Some(&key)).unwrap().unwrap();
+    err(&mut texts, "failed cycle-key", g.cycle_key(c));
+    keys.extend(g.session_key(c).unwrap());
+    texts.push(("read-only stderr and stdout".into(), g.output()));
+
+    // A trap in the middle of saving a keyed session.
+    let mut g = host.instantiate(&env.tenant).unwrap();
+    let s = g.session(Some(&key)).unwrap().unwrap();
+    wit_ok(g.set(s, "user", "4"));
+    g.store.set_fuel(2000).unwrap();
+    err(&mut texts, "trap", g.save(s, false));
+    texts.push(("trap stderr and stdout".into(), g.output()));
+
+    assert!(keys.len() >= 2 && keys.iter().all(|k| k.len() == 32), "{keys:?}");
+    for (what, text) in &texts {
+        for key in &keys {
+            // No 8 characters of a key in a row: never the key, nor enough of it to use.
+            for window in key.as_bytes().windows(8) {
+                let part = std::str::from_utf8(window).unwrap();
+                assert!(!text.contains(part), "{what}: {part:?} of a key in {text}");
+            }
+        }
+    }
+    // Still enough to find the file.
+    let shown = format!("sessionid{}…", &key[..4]);
+    for what in ["create-error", "update-error", "failed write of an update", "failed delete"] {
+        let (_, text) = texts.iter().find(|(w, _)| w == what).unwrap();
+        assert!(text.contains(&shown), "{what}: {text}");
+    }
+    report(
+        "session keys never disclosed",
+        &format!(
+            "{} texts: create-error, update-error, a directory in a session's place, failed writes, deletes, flush, create and cycle-key on a read-only preopen, a trap mid-save, and the guest's stderr/stdout",
+            texts.len()
+        ),
+        &format!(
+            "no 8 consecutive characters of any of the {} keys involved appear; errors name the file as `sessionid` + the key's first 4 characters + `…`",
+            keys.len()
+        ),
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Key rotation
 // ---------------------------------------------------------------------------------------
