@@ -60,7 +60,7 @@ pub mod sweep;
 mod component;
 
 pub use error::{Error, Result};
-pub use session::{Backend, Data, Session, State};
+pub use session::{Backend, Codec, Data, ExpiredDeletion, Session, State};
 pub use settings::Settings;
 pub use store::FileStore;
 pub use sweep::{ClearBatch, ClearReport};

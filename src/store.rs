@@ -4,17 +4,16 @@
 //! [`codec`](crate::codec). Every write goes to a temporary file first and is published
 //! with one atomic step, so readers see the old session or the new one, never a mix.
 
-use crate::codec::{DecodeError, EncodeError, MAX_DEPTH, MAX_JSON_BYTES, MAX_VALUES, Signer};
 use crate::dir::{self, Dir, Storage};
 use crate::error::{Error, Result};
 use crate::expiry::{self, is_expired};
 use crate::key;
-use crate::session::{Backend, Data, EXPIRY_KEY, State};
+use crate::session::{Backend, Codec, Data, EXPIRY_KEY, State};
 use crate::settings::Settings;
 use crate::sweep::Sweep;
-use serde_json::Value;
 use std::cell::RefCell;
 use std::io;
+use std::rc::Rc;
 use time::OffsetDateTime;
 
 /// Largest session file read: room for [`codec::MAX_JSON_BYTES`] of JSON in base64.
@@ -37,13 +36,14 @@ pub(crate) enum Found {
     Expired,
 }
 
-/// The file session store: settings, the storage directory and the signer, shared by all
+/// The file session store: settings, the storage directory and the sessions' codec, shared by all
 /// sessions of an instance. Generic over how the directory is reached ([`Storage`]): the
 /// logic is the same for the synchronous and the async component.
 pub struct FileStore<D: Storage = Dir> {
     pub(crate) settings: Settings,
     pub(crate) dir: D,
-    signer: Signer,
+    /// The sessions' encoding, which the store applies to what it reads and writes.
+    codec: Rc<Codec>,
     /// The listing of the last `clear_expired_batch`, kept for the next step.
     pub(crate) sweep: RefCell<Option<Sweep<D::Entries>>>,
 }
@@ -69,8 +69,13 @@ pub fn unusable_path(settings: &Settings, e: &io::Error) -> Error {
 impl<D: Storage> FileStore<D> {
     /// A store over an already opened directory; derives the signing keys.
     pub fn with_dir(settings: Settings, dir: D) -> FileStore<D> {
-        let signer = Signer::new(&settings.secret_key, &settings.secret_key_fallbacks);
-        FileStore { settings, dir, signer, sweep: RefCell::new(None) }
+        let codec = Rc::new(Codec::new(&settings));
+        FileStore::with_codec(settings, dir, codec)
+    }
+
+    /// A store over an already opened directory, with the sessions' codec.
+    pub fn with_codec(settings: Settings, dir: D, codec: Rc<Codec>) -> FileStore<D> {
+        FileStore { settings, dir, codec, sweep: RefCell::new(None) }
     }
 
     /// `SESSION_FILE_PATH` as configured.
@@ -83,36 +88,9 @@ impl<D: Storage> FileStore<D> {
         &self.settings.cookie_name
     }
 
-    /// `encode(session_dict)`, refusing what `load` could not read back.
+    /// `encode(session_dict)` with this store's codec (see [`Codec::encode`]).
     pub fn encode<T: serde::Serialize + ?Sized>(&self, data: &T) -> Result<String> {
-        self.signer.dumps_checked(data, expiry::now().unix_timestamp()).map_err(|e| match e {
-            EncodeError::TooLarge(n) => {
-                Error::InvalidValue(format!("the session is {n} bytes of JSON; the limit is {MAX_JSON_BYTES}"))
-            }
-            EncodeError::TooDeep => {
-                Error::InvalidValue(format!("the session is nested deeper than {MAX_DEPTH} levels"))
-            }
-            EncodeError::TooMany => Error::InvalidValue(format!("the session holds more than {MAX_VALUES} values")),
-        })
-    }
-
-    /// `decode(session_data)`: `{}` for anything that does not verify or parse; a
-    /// signature that does not verify is logged, as Django logs it.
-    pub fn decode(&self, text: &str) -> Value {
-        self.verified(text).unwrap_or_else(|| Value::Object(Data::new()))
-    }
-
-    /// `signing.loads` as `decode` runs it: `None` for anything that does not verify or
-    /// parse, with Django's "Session data corrupted" warning for a bad signature.
-    fn verified(&self, text: &str) -> Option<Value> {
-        match self.signer.loads(text) {
-            Ok(value) => Some(value),
-            Err(DecodeError::BadSignature) => {
-                crate::log::session_data_corrupted();
-                None
-            }
-            Err(DecodeError::Malformed(_)) => None,
-        }
+        self.codec.encode(data)
     }
 
     /// A session file's name as errors show it: the prefix and the key's first 4
@@ -153,21 +131,11 @@ impl<D: Storage> FileStore<D> {
         if file.bytes.as_ref().is_some_and(Vec::is_empty) {
             return Found::Placeholder { mtime: file.mtime };
         }
-        let data = file.bytes.and_then(|b| self.decode_object(&b)).unwrap_or_default();
+        let data = file.bytes.and_then(|b| self.codec.decode_object(&b)).unwrap_or_default();
         if is_expired(data.get(EXPIRY_KEY), file.mtime, now, self.settings.cookie_age) {
             Found::Expired
         } else {
             Found::Live(data)
-        }
-    }
-
-    /// The stored object, if the bytes are ASCII, verify and hold a JSON object. Django
-    /// crashes on non-ASCII files and on signed non-objects; both read as corrupt here.
-    fn decode_object(&self, bytes: &[u8]) -> Option<Data> {
-        let text = std::str::from_utf8(bytes).ok().filter(|t| t.is_ascii())?;
-        match self.verified(text)? {
-            Value::Object(data) => Some(data),
-            _ => None,
         }
     }
 
@@ -293,7 +261,7 @@ impl<D: Storage> Backend for FileStore<D> {
         if state.key().is_none() {
             return self.create(state).await;
         }
-        let text = self.encode(state.data(self, must_create).await?)?;
+        let text = self.codec.encode(state.data(self, must_create).await?)?;
         self.write(state, text, must_create).await
     }
 
@@ -302,7 +270,7 @@ impl<D: Storage> Backend for FileStore<D> {
     async fn create(&self, state: &mut State) -> Result<()> {
         for _ in 0..MAX_CREATE_ATTEMPTS {
             state.set_key(Some(Self::new_key()?));
-            let text = self.encode(state.data_unloaded())?;
+            let text = self.codec.encode(state.data_unloaded())?;
             match self.write(state, text, true).await {
                 Err(Error::Create(_)) => continue,
                 Err(e) => return Err(e),
@@ -337,6 +305,10 @@ impl<D: Storage> Backend for FileStore<D> {
 
     fn expire_at_browser_close(&self) -> bool {
         self.settings.expire_at_browser_close
+    }
+
+    fn codec(&self) -> &Codec {
+        &self.codec
     }
 }
 

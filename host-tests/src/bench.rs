@@ -17,7 +17,7 @@
 //! pooling allocator) to the drop of the instance.
 
 use crate::{Guest, Runtime, SessionHandle, Tenant};
-use file_sessions::{FileStore, Session, Settings, run_sync};
+use file_sessions::{ExpiredDeletion, FileStore, Session, Settings, run_sync};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
