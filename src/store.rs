@@ -98,8 +98,9 @@ impl<D: Storage> FileStore<D> {
     fn shown(&self, name: &str) -> String {
         let prefix = self.settings.cookie_name.as_str();
         let key = name.strip_prefix(prefix).unwrap_or(name);
-        let head: String = key.chars().take(4).collect();
-        let temporary = if key.contains("_out_") { " (a temporary file)" } else { "" };
+        let head = key.char_indices().nth(4).map_or(key, |(cut, _)| &key[..cut]);
+        // Keys are `[a-z0-9]`: an underscore is the `_out_` of a temporary file.
+        let temporary = if key.contains('_') { " (a temporary file)" } else { "" };
         format!("{prefix}{head}…{temporary}")
     }
 
