@@ -16,7 +16,7 @@ use std::io;
 use std::rc::Rc;
 use time::OffsetDateTime;
 
-/// Largest session file read: room for [`codec::MAX_JSON_BYTES`] of JSON in base64.
+/// Largest session file read: room for [`MAX_JSON_BYTES`](crate::codec::MAX_JSON_BYTES) of JSON in base64.
 /// Bigger files load as corrupt (`{}`); sessions too big or too deep to read back are
 /// refused on save, so nothing is ever written that could not be read back.
 pub const MAX_FILE_BYTES: u64 = (crate::codec::MAX_JSON_BYTES as u64) * 3 / 2;
