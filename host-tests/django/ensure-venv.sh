@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Ensure a virtualenv with requirements.txt (beside this script: Django 5.2.19 and
-# the PyPI wasmtime package, pinned) installed from PyPI exists at VENV_DIR.
+# Ensure a virtualenv with requirements.txt (beside this script: Django 5.2.19, the PyPI
+# wasmtime package, gunicorn and selenium, pinned) installed from PyPI exists at VENV_DIR.
 #
 # Usage: ensure-venv.sh VENV_DIR
 #

@@ -24,6 +24,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 pub mod bench;
 pub mod bench_async;
+pub mod serve;
 pub mod twins;
 
 mod bindings {

@@ -86,7 +86,7 @@ impl Django {
     }
 
     fn command(&self) -> Command {
-        let mut cmd = Command::new(python());
+        let mut cmd = Command::new(venv_python());
         cmd.arg(manifest_dir().join("django").join("django_sessions.py"))
             .arg("--dir")
             .arg(&self.dir)
@@ -106,7 +106,7 @@ impl Django {
         cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", python().display()));
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", venv_python().display()));
         if let Some(input) = stdin {
             use std::io::Write;
             child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();

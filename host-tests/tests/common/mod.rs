@@ -6,10 +6,14 @@ use file_sessions_host::twins::{AsyncGuest, AsyncRuntime};
 use file_sessions_host::{Guest, Runtime, Tenant};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 pub mod stress;
 pub mod venv;
+pub mod web;
+
+pub use venv::{manifest_dir, python as venv_python};
 pub mod zlib;
 
 /// The secret of the worked examples in the behaviour reference.
@@ -71,13 +75,16 @@ impl Env {
 
     /// The names in the directory, sorted.
     pub fn files(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        names
+        names_in(self.dir.path())
     }
+}
+
+/// The names in a directory, sorted.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    names
 }
 
 /// Parses JSON text (panics on invalid JSON: the guest must return valid JSON).
