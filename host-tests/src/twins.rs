@@ -255,26 +255,9 @@ impl Twins<'_> {
         Ok(api.call_aclear_expired_batch(a, cursor.own(), limit, dry_run).await??)
     }
 
-    /// `clear_expired_batch(cursor, limit, dry_run)` (the sync interface).
-    pub async fn clear_expired_batch(
-        &self,
-        a: &Accessor<HostState>,
-        cursor: Option<&str>,
-        limit: u32,
-        dry_run: bool,
-    ) -> Result<ClearBatch> {
-        let api = self.0.file_sessions_store_store();
-        Ok(api.call_clear_expired_batch(a, cursor.own(), limit, dry_run).await??)
-    }
-
     /// `aexists(session_key)`.
     pub async fn aexists(&self, a: &Accessor<HostState>, s: SessionHandle, key: &str) -> Result<bool> {
         self.aexists_opt(a, s, Some(key)).await
-    }
-
-    /// `exists(session_key)` of the sync interface.
-    pub async fn exists(&self, a: &Accessor<HostState>, s: SessionHandle, key: &str) -> Result<bool> {
-        self.exists_opt(a, s, Some(key)).await
     }
 }
 

@@ -25,7 +25,7 @@ fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
 /// `serve ARGS` with `env` only.
 fn serve_args(cmd: &mut Command, args: &[&str], env: &[(&str, &str)]) {
     cmd.arg("serve").args(args);
-    for var in file_sessions::settings::SETTINGS.iter().chain(&file_sessions_host::serve::WEB_SETTINGS) {
+    for var in file_sessions::settings::SETTINGS.iter().map(|s| s.name).chain(file_sessions_host::serve::WEB_SETTINGS) {
         cmd.env_remove(var);
     }
     cmd.envs(env.iter().copied());

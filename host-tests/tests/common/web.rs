@@ -423,7 +423,7 @@ impl Django {
     /// As [`Django::start`], on `port` when given (no retry then).
     pub fn start_at(dir: &Path, settings: &[(&str, &str)], port: Option<u16>) -> Django {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-        let python = super::venv_python();
+        let python = super::venv::python();
         let gunicorn = python.parent().unwrap().join("gunicorn");
         for _ in 0..if port.is_some() { 1 } else { 5 } {
             let port = port.unwrap_or_else(free_port);

@@ -86,7 +86,7 @@ pub fn setting(name: &str) -> Result<Option<String>, HostError> {
 /// in for `SESSION_FILE_PATH`).
 fn passed_through() -> impl Iterator<Item = &'static str> {
     let own = ["SECRET_KEY", "SESSION_FILE_PATH", "TMPDIR"];
-    file_sessions::settings::SETTINGS.into_iter().filter(move |name| !own.contains(name))
+    file_sessions::settings::SETTINGS.iter().map(|s| s.name).filter(move |name| !own.contains(name))
 }
 
 /// Refuses a directory another user could write to: they could plant links, FIFOs or

@@ -18,7 +18,7 @@
 
 use super::{DATA, SECRET, filesystem_type};
 use crate::progress;
-use file_sessions::{FileStore, Session, Settings, run_sync};
+use file_sessions::{ExpiredDeletion, FileStore, Session, Settings, run_sync};
 use file_sessions_host::{Guest, HostError, Runtime, SessionHandle, Tenant};
 use indicatif::ProgressBar;
 use serde_json::{Map, Value, json};
