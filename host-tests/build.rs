@@ -6,7 +6,9 @@
 //! * the async one: the same with `--features async`;
 //! * the web app (`examples/web-app`, a `wasi:http` handler importing the store), plugged
 //!   with the portable store into one component, `target/web-app/web-app.wasm` (what
-//!   `wac plug --plug file_sessions.wasm file_sessions_web_app.wasm` writes).
+//!   `wac plug --plug file_sessions.wasm file_sessions_web_app.wasm` writes);
+//! * the benchmarks' hello handler (`bench/hello`, a `wasi:http` handler and nothing else),
+//!   in the web app's target directory, whose `wasi` build it shares.
 //!
 //! Adds the `wasm32-wasip2` target first when it is missing (automatic installs can be off).
 
@@ -21,9 +23,12 @@ fn main() {
     for input in ["src", "wit", "Cargo.toml", "Cargo.lock", "rust-toolchain.toml", "examples/web-app/src"] {
         println!("cargo:rerun-if-changed={}", root.join(input).display());
     }
-    for input in ["Cargo.toml", "Cargo.lock"] {
-        println!("cargo:rerun-if-changed={}", root.join("examples/web-app").join(input).display());
+    for crate_dir in ["examples/web-app", "bench/hello"] {
+        for input in ["Cargo.toml", "Cargo.lock"] {
+            println!("cargo:rerun-if-changed={}", root.join(crate_dir).join(input).display());
+        }
     }
+    println!("cargo:rerun-if-changed={}", root.join("bench/hello/src").display());
     ensure_target();
     let store = build_guest(&root, "guest", &[]);
     println!("cargo:rustc-env=FILE_SESSIONS_WASM={}", store.display());
@@ -34,6 +39,8 @@ fn main() {
     let app = root.join("target/web-app/web-app.wasm");
     compose(&handler, &store, &app);
     println!("cargo:rustc-env=FILE_SESSIONS_WEB_APP_WASM={}", app.display());
+    let hello = build_crate(&root.join("bench/hello/Cargo.toml"), &root.join("target/web-app"), &[]);
+    println!("cargo:rustc-env=FILE_SESSIONS_HELLO_WASM={}", hello.join("file_sessions_bench_hello.wasm").display());
 }
 
 /// Plugs the store's export into the handler's import: one component whose imports are

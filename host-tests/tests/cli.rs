@@ -708,7 +708,7 @@ fn components_lists_and_writes_the_embedded_ones() {
     }
     assert_eq!(
         names(cwd.path()),
-        vec!["file_sessions.wasm", "file_sessions_async.wasm", "web-app.wasm"],
+        vec!["file_sessions.wasm", "file_sessions_async.wasm", "hello.wasm", "web-app.wasm"],
         "no ./sessions"
     );
 }

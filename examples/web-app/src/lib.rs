@@ -5,7 +5,8 @@
 //!
 //! Pages (`/`, `/login`, `/cart`, `/logout`) and a JSON API (`/api/session`, `/api/logout`)
 //! read and write the keys a Django view reads: `username` (text), `cart` (a list of text)
-//! and `visits` (a number). `/hello` answers without touching the session.
+//! and `visits` (a number). `/hello` answers without touching the session. Every response
+//! says how many requests this instance has handled (`x-instance-requests`).
 //!
 //! Modules: [`http`] turns `wasi:http` resources into plain values and back; [`middleware`]
 //! is `SessionMiddleware` (lazy session, cookie in, save and cookie out); [`views`] routes a
@@ -28,7 +29,15 @@ mod bindings {
     });
 }
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use wasi::http::types::{IncomingRequest, ResponseOutparam};
+
+/// Requests this instance has handled, the current one included: always 1 where every
+/// request gets a fresh instance (`wasmtime serve` and `sessions serve` by default), up to N
+/// with `--max-instance-reuse-count N`. Sent as `x-instance-requests`, so a test or a
+/// benchmark can tell which of the two it is looking at. It is the only state the handler
+/// keeps between requests; the session is a resource of the request.
+static INSTANCE_REQUESTS: AtomicU64 = AtomicU64::new(0);
 
 /// The component: exports `wasi:http/incoming-handler`.
 struct App;
@@ -37,6 +46,7 @@ wasi::http::proxy::export!(App);
 
 impl wasi::exports::http::incoming_handler::Guest for App {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+        let handled = INSTANCE_REQUESTS.fetch_add(1, Ordering::Relaxed) + 1;
         let mut request = http::Request::new(request);
         // `/hello` is the baseline of the benchmarks: no session, no store call at all.
         let response = if request.method == "GET" && request.path == "/hello" {
@@ -44,6 +54,6 @@ impl wasi::exports::http::incoming_handler::Guest for App {
         } else {
             middleware::serve(&mut request, views::route)
         };
-        http::send(response_out, response);
+        http::send(response_out, response.with_header("x-instance-requests", &handled.to_string()));
     }
 }

@@ -424,13 +424,23 @@ impl Django {
     pub fn start_at(dir: &Path, settings: &[(&str, &str)], port: Option<u16>) -> Django {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
         let python = super::venv::python();
-        let gunicorn = python.parent().unwrap().join("gunicorn");
         for _ in 0..if port.is_some() { 1 } else { 5 } {
             let port = port.unwrap_or_else(free_port);
             let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-            let mut command = Command::new(&gunicorn);
+            // `python -m gunicorn`: the venv's `gunicorn` script names the python it was
+            // installed with, which is wrong once the venv has moved.
+            let mut command = Command::new(python);
             command
-                .args(["--bind", &addr.to_string(), "--workers", "2", "--no-control-socket", "sidebyside.wsgi"])
+                .args([
+                    "-m",
+                    "gunicorn",
+                    "--bind",
+                    &addr.to_string(),
+                    "--workers",
+                    "2",
+                    "--no-control-socket",
+                    "sidebyside.wsgi",
+                ])
                 .current_dir(root.join("examples/django-app"))
                 .env("SECRET_KEY", SECRET)
                 .env("SESSION_FILE_PATH", dir)

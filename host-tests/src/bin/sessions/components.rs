@@ -1,4 +1,4 @@
-//! `sessions components`: the two components embedded in this binary.
+//! `sessions components`: the components embedded in this binary.
 
 use crate::failure::Failure;
 use clap::Args;
@@ -10,13 +10,13 @@ use std::path::PathBuf;
 #[derive(Args, Debug)]
 pub struct ComponentsArgs {
     /// Also write them into this existing directory, as file_sessions.wasm,
-    /// file_sessions_async.wasm and web-app.wasm (for wasmtime, jco, Spin, ...).
+    /// file_sessions_async.wasm, web-app.wasm and hello.wasm (for wasmtime, jco, Spin, ...).
     #[arg(long, value_name = "DIR")]
     write: Option<PathBuf>,
 }
 
 /// Role, bytes, file name when written, and what each needs of a host.
-const COMPONENTS: [(&str, &[u8], &str, &str); 3] = [
+const COMPONENTS: [(&str, &[u8], &str, &str); 4] = [
     ("portable", GUEST_WASM, "file_sessions.wasm", "sync exports, WASI 0.2 imports: wasmtime, Spin, jco, ..."),
     (
         "async",
@@ -29,6 +29,12 @@ const COMPONENTS: [(&str, &[u8], &str, &str); 3] = [
         file_sessions_host::serve::WEB_APP_WASM,
         "web-app.wasm",
         "the web app with the portable store inside, a wasi:http handler: sessions serve, wasmtime serve -Scli",
+    ),
+    (
+        "hello",
+        crate::bench::HELLO_WASM,
+        "hello.wasm",
+        "bench-http's baseline: a wasi:http handler that answers hello and does nothing else",
     ),
 ];
 

@@ -38,8 +38,8 @@ use std::process::ExitCode;
 #[command(after_help = "Exit status: 0 success, 1 store error (`error: <kind>: <detail>` on stderr), 2 usage.")]
 struct Cli {
     /// The session directory. Each command says its default: ./sessions for the store
-    /// commands and demo, the only directory created when missing; . for bench and
-    /// bench-async, which work in a fresh private subdirectory of it.
+    /// commands and demo, the only directory created when missing; . for bench,
+    /// bench-async and bench-http, which work in a fresh private subdirectory of it.
     #[arg(long, global = true, value_name = "DIR")]
     dir: Option<PathBuf>,
 
@@ -133,6 +133,15 @@ enum Command {
     /// Works in a fresh private subdirectory of DIR (default: .), removed afterwards. Build
     /// with --release for meaningful figures.
     BenchAsync(bench::ThroughputArgs),
+    /// Measure requests per second end to end: the web app on sessions serve and wasmtime
+    /// serve (a fresh instance per request, and instance reuse), Django on gunicorn, and the
+    /// same flow in native Rust, each loaded by wrk.
+    ///
+    /// Flows: the counter page with the session cookie kept, with a fresh session per
+    /// request, and a handler that answers hello. Works in a fresh private subdirectory of
+    /// DIR (default: .), removed afterwards. Needs wrk; build with --release for meaningful
+    /// figures.
+    BenchHttp(bench::HttpArgs),
     /// Serve the web app (the store composed with a wasi:http handler) over HTTP, sessions in
     /// DIR, until Ctrl-C.
     ///
@@ -143,12 +152,12 @@ enum Command {
     /// microseconds); Ctrl-C stops it after the requests in flight. DIR defaults to
     /// ./sessions.
     Serve(serve::ServeArgs),
-    /// Render saved `bench`/`bench-async` JSON reports as text or Markdown, or write them
+    /// Render saved `bench`/`bench-async`/`bench-http` JSON reports as text or Markdown, or write them
     /// into a document's marked sections.
     BenchReport(bench::ReportArgs),
-    /// Print the components embedded in this binary (the store, portable and async, and the
-    /// web app): role, size, SHA-256 and what they need of a host; with --write, also write
-    /// them out as .wasm files.
+    /// Print the components embedded in this binary (the store, portable and async, the web
+    /// app, and bench-http's hello handler): role, size, SHA-256 and what they need of a
+    /// host; with --write, also write them out as .wasm files.
     Components(components::ComponentsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
@@ -198,6 +207,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Demo => demo::run(&place),
         Command::Bench(args) => bench::latency(&place, &args),
         Command::BenchAsync(args) => bench::throughput(&place, &args),
+        Command::BenchHttp(args) => bench::http(&place, &args),
         Command::Serve(args) => serve::run(&place, &args),
         Command::BenchReport(args) => bench::report(&args),
         Command::Components(args) => components::run(&args),
@@ -222,6 +232,7 @@ impl Command {
             Command::Demo => "demo",
             Command::Bench(_) => "bench",
             Command::BenchAsync(_) => "bench-async",
+            Command::BenchHttp(_) => "bench-http",
             Command::Serve(_) => "serve",
             Command::BenchReport(_) => "bench-report",
             Command::Components(_) => "components",

@@ -1,10 +1,13 @@
-//! `sessions bench`, `bench-async` and `bench-report`: the benchmarks, each in a private
-//! working directory, and the one renderer of their reports.
+//! `sessions bench`, `bench-async`, `bench-http` and `bench-report`: the benchmarks, each in
+//! a private working directory, and the one renderer of their reports.
 
 mod django;
+mod http;
 mod latency;
 mod report;
 mod throughput;
+
+pub use http::HELLO_WASM;
 
 use crate::failure::{Failure, misconfigured};
 use crate::{Format, place};
@@ -56,15 +59,59 @@ pub struct ThroughputArgs {
     format: Format,
 }
 
+/// Options of `bench-http`.
+#[derive(Args, Debug)]
+pub struct HttpArgs {
+    /// Seconds of load per server and flow.
+    #[arg(long, default_value_t = 10, value_parser = positive_u32)]
+    duration: u32,
+    /// Seconds of load before each measurement, not counted (0: none).
+    #[arg(long, default_value_t = 2)]
+    warmup: u32,
+    /// wrk's threads (-t).
+    #[arg(long, default_value_t = 2, value_parser = positive_u32)]
+    threads: u32,
+    /// wrk's connections (-c), at least one per thread.
+    #[arg(long, default_value_t = 4, value_parser = positive_u32)]
+    connections: u32,
+    /// Requests an instance serves in the reuse modes (--max-instance-reuse-count).
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = positive)]
+    reuse: u64,
+    /// The servers to run, in this order.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = http::Server::ALL)]
+    servers: Vec<http::Server>,
+    /// The flows to run on each server: keep (the session cookie sent back), fresh (a new
+    /// session per request), hello (no session).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = http::Flow::ALL)]
+    flows: Vec<http::Flow>,
+    /// The wasmtime CLI (default: `wasmtime` on PATH, else ~/.cargo/bin/wasmtime; its
+    /// servers are left out when there is none).
+    #[arg(long, value_name = "PATH")]
+    wasmtime: Option<PathBuf>,
+    /// Also run the Django app on gunicorn with this Python, which must have Django and
+    /// gunicorn installed (host-tests/django/ensure-venv.sh makes such a virtualenv).
+    #[arg(long, value_name = "PYTHON")]
+    django: Option<PathBuf>,
+    /// The Django project to serve.
+    #[arg(long, value_name = "DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/django-app"))]
+    django_app: PathBuf,
+    /// Also write a chart of requests/s, p50 and p99, as SVG.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+    #[command(flatten)]
+    format: Format,
+}
+
 /// Options of `bench-report`.
 #[derive(Args, Debug)]
 pub struct ReportArgs {
-    /// Reports saved from `bench --json` or `bench-async --json`.
+    /// Reports saved from `bench --json`, `bench-async --json` or `bench-http --json`.
     #[arg(required = true, value_name = "REPORT.json")]
     reports: Vec<PathBuf>,
     /// Rewrite this Markdown file's sections between `<!-- tables:begin -->` and
-    /// `<!-- tables:end -->` (the bench reports) and `<!-- async:begin -->` and
-    /// `<!-- async:end -->` (the bench-async reports), instead of printing.
+    /// `<!-- tables:end -->` (the bench reports), `<!-- async:begin -->` and
+    /// `<!-- async:end -->` (the bench-async reports) and `<!-- http:begin -->` and
+    /// `<!-- http:end -->` (the bench-http reports), instead of printing.
     #[arg(long, value_name = "FILE")]
     update: Option<PathBuf>,
     #[command(flatten)]
@@ -73,6 +120,11 @@ pub struct ReportArgs {
 
 /// A count given on the command line: a whole number above zero.
 fn positive(text: &str) -> Result<u64, String> {
+    text.parse().ok().filter(|&n| n > 0).ok_or_else(|| "expected a whole number above zero".to_owned())
+}
+
+/// A count given on the command line that fits wrk's: a whole number above zero.
+fn positive_u32(text: &str) -> Result<u32, String> {
     text.parse().ok().filter(|&n| n > 0).ok_or_else(|| "expected a whole number above zero".to_owned())
 }
 
@@ -99,6 +151,32 @@ pub fn throughput(place: &place::Options, args: &ThroughputArgs) -> Result<(), F
     let work = WorkDir::create(&place.bench_parent(), "file-sessions-bench-async-")?;
     let report = throughput::run(work.path(), args.n as usize, args.rounds as usize)?;
     drop(work);
+    print!("{}", report::render(&[report], args.format));
+    Ok(())
+}
+
+/// `sessions bench-http`.
+pub fn http(place: &place::Options, args: &HttpArgs) -> Result<(), Failure> {
+    if args.connections < args.threads {
+        return Err(Failure::usage("--connections must be at least --threads (wrk gives each thread one)".into()));
+    }
+    let work = WorkDir::create(&place.bench_parent(), "file-sessions-bench-http-")?;
+    let options = http::Options {
+        duration: args.duration,
+        warmup: args.warmup,
+        load: http::Options::load(args.threads, args.connections),
+        reuse: args.reuse as usize,
+        servers: args.servers.clone(),
+        flows: args.flows.clone(),
+        wasmtime: args.wasmtime.clone(),
+        django: args.django.clone(),
+        django_app: args.django_app.clone(),
+    };
+    let report = http::run(work.path(), &options)?;
+    drop(work);
+    if let Some(path) = &args.svg {
+        std::fs::write(path, report::http_svg(&report)).map_err(|e| HostError::io("cannot write", path, e))?;
+    }
     print!("{}", report::render(&[report], args.format));
     Ok(())
 }

@@ -1,6 +1,9 @@
 //! The one renderer of the benchmarks' reports. The benchmarks (and Django's script) print
 //! raw JSON; this turns any number of those reports into one document, as aligned text or
-//! as Markdown (what PERFORMANCE.md holds), or the SVG chart.
+//! as Markdown (what PERFORMANCE.md holds), or the SVG charts. `bench-http` reports have
+//! their own module ([`http`]).
+
+mod http;
 
 use crate::Format;
 use crate::failure::misconfigured;
@@ -17,20 +20,35 @@ pub fn render(reports: &[Value], format: Format) -> String {
     if format.json {
         return reports.iter().map(|r| format!("{r}\n")).collect();
     }
-    let (throughput, latency): (Vec<&Value>, Vec<&Value>) = reports.iter().partition(|r| is_throughput(r));
+    let [latency, throughput, http] = kinds(reports);
     let mut doc = latency_doc(&latency);
     doc.0.extend(throughput_doc(&throughput).0);
+    doc.0.extend(http::doc(&http).0);
     if format.markdown { doc.markdown() } else { doc.text() }
 }
 
+/// The `bench`, `bench-async` and `bench-http` reports among `reports`.
+fn kinds(reports: &[Value]) -> [Vec<&Value>; 3] {
+    let (http, rest): (Vec<&Value>, Vec<&Value>) = reports.iter().partition(|r| http::is_http(r));
+    let (throughput, latency) = rest.into_iter().partition(|r| is_throughput(r));
+    [latency, throughput, http]
+}
+
+/// The chart of a `bench-http` report, as SVG.
+pub fn http_svg(report: &Value) -> String {
+    http::svg(report)
+}
+
 /// Rewrites the marked sections of a Markdown document: `tables` with the `bench` reports,
-/// `async` with the `bench-async` reports.
+/// `async` with the `bench-async` reports, `http` with the `bench-http` reports.
 pub fn update(path: &Path, reports: &[Value]) -> Result<(), HostError> {
     let mut text = std::fs::read_to_string(path).map_err(|e| HostError::io("cannot read", path, e))?;
-    let (throughput, latency): (Vec<&Value>, Vec<&Value>) = reports.iter().partition(|r| is_throughput(r));
-    for (section, reports, doc) in
-        [("tables", &latency, latency_doc(&latency)), ("async", &throughput, throughput_doc(&throughput))]
-    {
+    let [latency, throughput, http] = kinds(reports);
+    for (section, reports, doc) in [
+        ("tables", &latency, latency_doc(&latency)),
+        ("async", &throughput, throughput_doc(&throughput)),
+        ("http", &http, http::doc(&http)),
+    ] {
         if !reports.is_empty() {
             text = replace_section(&text, section, &doc.markdown()).ok_or_else(|| {
                 misconfigured(format!("{} has no <!-- {section}:begin/end --> markers", path.display()))
