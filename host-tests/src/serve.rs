@@ -23,6 +23,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use std::borrow::Cow;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::net::TcpListener;
@@ -165,6 +166,8 @@ pub struct Server {
     log: bool,
     idle: Mutex<Vec<Instance>>,
     turns: Arc<Semaphore>,
+    /// The number the next instance gets (its `INSTANCE_ID`).
+    instances: AtomicU64,
 }
 
 /// An instance and how many requests it has served.
@@ -191,6 +194,7 @@ impl Server {
             log: options.log_requests,
             idle: Mutex::new(Vec::new()),
             turns: Arc::new(Semaphore::new(MAX_CONCURRENT as usize)),
+            instances: AtomicU64::new(0),
         }))
     }
 
@@ -286,9 +290,12 @@ impl Server {
         }
     }
 
-    /// A fresh instance: a store with the tenant's preopen and settings, its memory capped.
+    /// A fresh instance: a store with the tenant's preopen and settings, its memory capped,
+    /// and `INSTANCE_ID` (0, 1, 2, ...), as `wasmtime serve` numbers its instances.
     async fn instantiate(&self) -> wasmtime::Result<Instance> {
-        let state = State::new(&self.tenant).map_err(|e| wasmtime::format_err!("{e}"))?;
+        let id = self.instances.fetch_add(1, Ordering::Relaxed);
+        let tenant = self.tenant.clone().env("INSTANCE_ID", &id.to_string());
+        let state = State::new(&tenant).map_err(|e| wasmtime::format_err!("{e}"))?;
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.limits);
         let proxy = self.pre.instantiate_async(&mut store).await?;

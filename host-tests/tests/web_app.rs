@@ -39,6 +39,7 @@ on_both_hosts!(
     hello_touches_no_session,
     a_session_deleted_mid_request_is_not_resurrected,
     reused_instances_keep_nothing_of_a_session,
+    every_request_gets_a_fresh_instance_by_default,
 );
 
 /// A key as the store makes them: 32 characters of `[a-z0-9]`.
@@ -571,21 +572,78 @@ fn a_session_deleted_mid_request_is_not_resurrected(host: Host) {
     assert!(app.files().is_empty(), "the session was resurrected: {:?}", app.files());
 }
 
-/// With instance reuse, one instance serves request after request: nothing of one
-/// request's session reaches the next (the session is a resource of the request).
+/// How many requests the instance that answered had served, this one included (the web
+/// app's `x-instance-requests`).
+fn served(reply: &Reply) -> u64 {
+    let header = reply.header("x-instance-requests").unwrap_or_else(|| panic!("no counter: {:?}", reply.headers));
+    header.parse().unwrap_or_else(|_| panic!("not a count: {header}"))
+}
+
+/// Follows which instance served which client: each instance's count must go up by one
+/// from the last reply it gave (this test is alone on its server, so it saw everything
+/// each instance did), and a handover is a request served by an instance whose previous
+/// request came from another client.
+#[derive(Default)]
+struct Instances {
+    last: std::collections::HashMap<String, (u64, &'static str)>,
+    handovers: usize,
+}
+
+impl Instances {
+    fn saw(&mut self, client: &'static str, reply: Reply) -> Reply {
+        let id = reply.header("x-instance-id").unwrap_or_else(|| panic!("no INSTANCE_ID: {:?}", reply.headers));
+        let count = served(&reply);
+        match self.last.insert(id.to_owned(), (count, client)) {
+            Some((before, previous)) => {
+                assert_eq!(count, before + 1, "instance {id} served something else meanwhile");
+                self.handovers += usize::from(previous != client);
+            }
+            None => assert_eq!(count, 1, "instance {id} is new to this test"),
+        }
+        reply
+    }
+}
+
+/// With instance reuse, instances serve request after request (the web app counts them,
+/// and the host numbers them), and nothing of one request's session reaches the next on
+/// the same instance: not another user's, not one with no cookie or an unknown key, not a
+/// session the request before flushed.
 fn reused_instances_keep_nothing_of_a_session(host: Host) {
     let Some(app) = App::start_with(host, &[], 1000) else { return };
     let (mut alice, mut bob) = (app.client(), app.client());
-    alice.post_form("/login", "username=alice");
-    alice.post_form("/cart", "action=add&item=book");
-    for round in 0..10 {
-        assert_eq!(bob.get("/api/session").json(), json!({}), "round {round}: bob sees a session");
-        let anonymous = app.client().get("/api/session");
-        assert_eq!(anonymous.json(), json!({}), "round {round}");
-        let reply = alice.get("/api/session");
+    let mut seen = Instances::default();
+    seen.saw("alice", alice.post_form("/login", "username=alice"));
+    seen.saw("alice", alice.post_form("/cart", "action=add&item=book"));
+    let unknown = format!("sessionid={}", "a".repeat(32));
+    for round in 0..5 {
+        assert_eq!(seen.saw("bob", bob.get("/api/session")).json(), json!({}), "round {round}: bob sees a session");
+        assert_eq!(seen.saw("anonymous", app.client().get("/api/session")).json(), json!({}), "round {round}");
+        let forged = seen.saw("forger", send(app.addr, Request::get("/api/session").header("cookie", &unknown)));
+        assert_eq!(forged.json(), json!({}), "round {round}: an unknown key");
+        let reply = seen.saw("alice", alice.get("/api/session"));
         assert_eq!(reply.json(), json!({"username": "alice", "cart": ["book"]}), "round {round}");
     }
-    assert_eq!(bob.post_json("/api/session", r#"{"b": 1}"#).json(), json!({"b": 1}));
-    assert_eq!(alice.get("/api/session").json(), json!({"username": "alice", "cart": ["book"]}));
-    assert_eq!(app.files().len(), 2);
+    assert_eq!(seen.saw("bob", bob.post_json("/api/session", r#"{"b": 1}"#)).json(), json!({"b": 1}));
+    assert_eq!(seen.saw("alice", alice.get("/api/session")).json(), json!({"username": "alice", "cart": ["book"]}));
+    // A logout, then her old cookie: the flushed session is gone.
+    let mut old = alice.clone();
+    assert_eq!(seen.saw("alice", alice.post_json("/api/logout", "")).json(), json!({}));
+    assert_eq!(seen.saw("old alice", old.get("/api/session")).json(), json!({}));
+    assert_eq!(app.files(), vec![format!("sessionid{}", bob.cookie.clone().unwrap())]);
+    // Most of those 26 requests met an instance another client had just used.
+    assert!(seen.handovers >= 12, "only {} handovers between clients: {:?}", seen.handovers, seen.last);
+}
+
+/// By default every request gets a fresh instance: the counter never passes 1, and each
+/// instance is another.
+fn every_request_gets_a_fresh_instance_by_default(host: Host) {
+    let Some(app) = App::start(host, &[]) else { return };
+    let mut client = app.client();
+    let mut ids = std::collections::HashSet::new();
+    for path in ["/", "/", "/api/session", "/hello", "/"] {
+        let reply = client.get(path);
+        assert_eq!(served(&reply), 1, "{path}");
+        assert!(ids.insert(reply.header("x-instance-id").unwrap().to_owned()), "{path}: an instance again");
+    }
+    assert_eq!(client.get("/api/session").json(), json!({"visits": 3}));
 }

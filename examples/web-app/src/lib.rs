@@ -6,7 +6,9 @@
 //! Pages (`/`, `/login`, `/cart`, `/logout`) and a JSON API (`/api/session`, `/api/logout`)
 //! read and write the keys a Django view reads: `username` (text), `cart` (a list of text)
 //! and `visits` (a number). `/hello` answers without touching the session. Every response
-//! says how many requests this instance has handled (`x-instance-requests`).
+//! says how many requests this instance has handled (`x-instance-requests`) and, where the
+//! host numbers its instances (`INSTANCE_ID`, as `wasmtime serve` and `sessions serve` set
+//! it), which instance it is (`x-instance-id`).
 //!
 //! Modules: [`http`] turns `wasi:http` resources into plain values and back; [`middleware`]
 //! is `SessionMiddleware` (lazy session, cookie in, save and cookie out); [`views`] routes a
@@ -54,6 +56,10 @@ impl wasi::exports::http::incoming_handler::Guest for App {
         } else {
             middleware::serve(&mut request, views::route)
         };
-        http::send(response_out, response.with_header("x-instance-requests", &handled.to_string()));
+        let mut response = response.with_header("x-instance-requests", &handled.to_string());
+        if let Ok(id) = std::env::var("INSTANCE_ID") {
+            response = response.with_header("x-instance-id", &id);
+        }
+        http::send(response_out, response);
     }
 }
