@@ -29,6 +29,7 @@ on_both_hosts!(
     names_are_escaped,
     logout_deletes_the_session_and_the_cookie,
     the_api_reads_and_updates,
+    a_large_session_comes_back_whole,
     api_logout_flushes,
     bad_bodies_get_a_4xx_and_change_nothing,
     hostile_cookies_get_a_400_and_are_cleared,
@@ -361,6 +362,21 @@ fn the_api_reads_and_updates(host: Host) {
     assert_eq!(client.cookie.as_deref(), Some(key.as_str()), "an update changed the key");
     // What Django reads from the file.
     assert_eq!(app.stored(&key)["theme"], json!("dark"));
+}
+
+/// A response far larger than what the host buffers: the handler is still writing its body
+/// after the head has gone out (on `sessions serve`, it goes on in a task of its own), and
+/// every byte arrives.
+fn a_large_session_comes_back_whole(host: Host) {
+    let Some(app) = App::start(host, &[]) else { return };
+    let mut client = app.client();
+    let items: Vec<String> = (0..40_000).map(|i| format!("item {i:05}")).collect();
+    let data = json!({ "items": items });
+    let reply = client.post_json("/api/session", &data.to_string());
+    assert_eq!(reply.status, 200, "{}", &reply.body[..reply.body.len().min(200)]);
+    assert!(reply.body.len() > 500_000, "{}", reply.body.len());
+    assert_eq!(reply.json(), data);
+    assert_eq!(client.get("/api/session").json(), data);
 }
 
 fn api_logout_flushes(host: Host) {
