@@ -26,6 +26,12 @@ pub const TEMP_FILE_MAX_AGE: i64 = 60 * 60;
 /// Bound on `create`'s retries on key collisions (with 165-bit keys, one never happens).
 const MAX_CREATE_ATTEMPTS: usize = 100;
 
+/// Attempts at a read, a stat or an unlink before an error that may pass is reported as
+/// `io`. On a network filesystem a file replaced by another host's rename fails a read now
+/// and then (`ESTALE`); on GlusterFS the next attempt nearly always succeeds, and pauses of
+/// 1, 2, 4 and 8 ms between attempts outlast a run of them (DEPLOYMENT.md).
+const ATTEMPTS: u32 = 5;
+
 /// What `clear_expired` did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ClearReport {
@@ -49,8 +55,10 @@ enum Found {
     Placeholder { mtime: OffsetDateTime },
     /// A live session (data that does not verify or parse reads as `{}`, as in Django).
     Live(Data),
-    /// Expired by its expiry or by mtime + cookie age.
-    Expired,
+    /// Expired by its expiry or by mtime + cookie age. `removable` once it has been
+    /// expired for `SESSION_FILE_CLOCK_SKEW` seconds: then no host whose clock is that
+    /// close to ours still finds it live.
+    Expired { removable: bool },
 }
 
 /// The file session store: settings, the storage directory and the signer, shared by all
@@ -131,20 +139,31 @@ impl<D: Storage> FileStore<D> {
         key::generate().map_err(|e| Error::Io(format!("no randomness for a session key: {e}")))
     }
 
-    /// Reads a session file (stat, open, one read, close) and classifies it.
-    async fn find(&self, name: &str, now: OffsetDateTime) -> Found {
-        let Ok(file) = self.dir.read(name, MAX_FILE_BYTES).await else {
-            return Found::Nothing;
+    /// Reads a session file (stat, open, one read, close) and classifies it. No file (or
+    /// not a regular file) is an answer; any other error, once it has lasted [`ATTEMPTS`]
+    /// reads, is an error: a session that cannot be read is not a missing one.
+    async fn find(&self, name: &str, now: OffsetDateTime) -> io::Result<Found> {
+        let file = match retried(&self.dir, async || self.dir.read(name, MAX_FILE_BYTES).await).await {
+            Ok(file) => file,
+            Err(e) if dir::is_absent(&e) || dir::is_not_a_file(&e) => return Ok(Found::Nothing),
+            Err(e) => return Err(e),
         };
         if file.bytes.as_ref().is_some_and(Vec::is_empty) {
-            return Found::Placeholder { mtime: file.mtime };
+            return Ok(Found::Placeholder { mtime: file.mtime });
         }
         let data = file.bytes.and_then(|b| self.decode_object(&b)).unwrap_or_default();
-        if is_expired(data.get(EXPIRY_KEY), file.mtime, now, self.settings.cookie_age) {
-            Found::Expired
-        } else {
+        let expired_at = |t| is_expired(data.get(EXPIRY_KEY), file.mtime, t, self.settings.cookie_age);
+        Ok(if !expired_at(now) {
             Found::Live(data)
-        }
+        } else {
+            Found::Expired { removable: expired_at(self.settled(now)) }
+        })
+    }
+
+    /// `now` moved back by `SESSION_FILE_CLOCK_SKEW`: what is expired then is expired for
+    /// every host whose clock is at most that far ahead of the writer's (#12).
+    fn settled(&self, now: OffsetDateTime) -> OffsetDateTime {
+        now.saturating_sub(time::Duration::seconds(self.settings.clock_skew))
     }
 
     /// The stored object, if the bytes are ASCII, verify and hold a JSON object. Django
@@ -168,7 +187,10 @@ impl<D: Storage> FileStore<D> {
             state.set_key(None);
             return Ok(Data::new());
         };
-        match self.find(&name, expiry::now()).await {
+        // Django reads every error as "no session" and starts a new one: a logout at random
+        // on a network filesystem. Here the key is kept and the error reported.
+        let found = self.find(&name, expiry::now()).await.map_err(|e| Error::io("cannot read", &name, &e))?;
+        match found {
             // An unknown key never creates a record (CVE-2015-5143): forget it, so the
             // next save creates a session under a fresh key.
             Found::Nothing => {
@@ -177,8 +199,10 @@ impl<D: Storage> FileStore<D> {
             }
             Found::Placeholder { .. } => Ok(Data::new()),
             Found::Live(data) => Ok(data),
-            Found::Expired => {
-                let _ = self.dir.remove(&name).await;
+            Found::Expired { removable } => {
+                if removable {
+                    let _ = self.dir.remove(&name).await;
+                }
                 if replace_expired && self.create(state).await.is_err() {
                     state.set_key(None);
                 }
@@ -240,7 +264,7 @@ impl<D: Storage> FileStore<D> {
     /// the temporary file is written, right before the rename, to keep the remaining
     /// window (#37249) as short as a rename-based publish allows.
     async fn publish_update(&self, temp: &str, name: &str) -> Result<()> {
-        match self.dir.stat(name).await {
+        match retried(&self.dir, async || self.dir.stat(name).await).await {
             Ok(stat) if stat.is_file => {
                 self.dir.rename(temp, name).await.map_err(|e| Error::io("cannot replace", name, &e))
             }
@@ -257,11 +281,18 @@ impl<D: Storage> FileStore<D> {
     /// Django leaves forever). Files it cannot read or delete are counted and skipped.
     pub async fn clear_expired(&self) -> Result<ClearReport> {
         let now = expiry::now();
+        let settled = self.settled(now);
         let prefix = &self.settings.cookie_name;
         let mut report = ClearReport::default();
         let mut entries = self.dir.entries().await.map_err(|e| Error::io("cannot list", self.storage_path(), &e))?;
         while let Some(entry) = entries.next_name().await {
-            let name = entry.map_err(|e| Error::io("cannot list", self.storage_path(), &e))?;
+            let name = match entry {
+                Ok(name) => name,
+                // wasmtime stats each entry as it lists: one removed meanwhile (a save's
+                // temporary file renamed, a session deleted elsewhere) fails on its own.
+                Err(e) if dir::is_absent(&e) => continue,
+                Err(e) => return Err(Error::io("cannot list", self.storage_path(), &e)),
+            };
             let Some(rest) = name.strip_prefix(prefix.as_str()) else { continue };
             report.scanned += 1;
             let stale = if is_temp_name(rest) {
@@ -272,9 +303,10 @@ impl<D: Storage> FileStore<D> {
                     _ => None,
                 }
             } else if key::has_valid_chars(rest) && rest.chars().count() >= 8 {
+                // A file that cannot be read is left alone: it may be live.
                 match self.find(&name, now).await {
-                    Found::Expired => Some(&mut report.expired_sessions),
-                    Found::Placeholder { mtime } if is_expired(None, mtime, now, self.settings.cookie_age) => {
+                    Ok(Found::Expired { removable: true }) => Some(&mut report.expired_sessions),
+                    Ok(Found::Placeholder { mtime }) if is_expired(None, mtime, settled, self.settings.cookie_age) => {
                         Some(&mut report.stale_placeholders)
                     }
                     _ => None,
@@ -291,6 +323,22 @@ impl<D: Storage> FileStore<D> {
             }
         }
         Ok(report)
+    }
+}
+
+/// Runs `op` up to [`ATTEMPTS`] times while it fails with an error that may pass: every
+/// error but "no such file" and "not a regular file", which are answers. Only for calls
+/// that can be repeated safely (reads, stats, unlinks). The pauses double from 1 ms.
+async fn retried<T, D: Storage>(dir: &D, mut op: impl AsyncFnMut() -> io::Result<T>) -> io::Result<T> {
+    let mut attempt = 1;
+    loop {
+        match op().await {
+            Err(e) if attempt < ATTEMPTS && !dir::is_absent(&e) && !dir::is_not_a_file(&e) => {
+                dir.pause(1 << (attempt - 1)).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
     }
 }
 
@@ -352,15 +400,22 @@ impl<D: Storage> Backend for FileStore<D> {
         Err(Error::Create(format!("no free session key after {MAX_CREATE_ATTEMPTS} attempts")))
     }
 
+    /// Unlike Django's `os.path.exists`, an error other than "no such file" is an error,
+    /// not `false`.
     async fn exists(&self, session_key: &str) -> Result<bool> {
         let name = self.file_name(session_key)?;
-        Ok(self.dir.stat(&name).await.is_ok())
+        match retried(&self.dir, async || self.dir.stat(&name).await).await {
+            Ok(_) => Ok(true),
+            Err(e) if dir::is_absent(&e) => Ok(false),
+            Err(e) => Err(Error::io("cannot check", &name, &e)),
+        }
     }
 
+    /// Retried like a read: an unlink whose answer was lost is found done the next time.
     async fn delete(&self, state: &State, session_key: Option<&str>) -> Result<()> {
         let Some(key) = session_key.or(state.key()) else { return Ok(()) };
         let name = self.file_name(key)?;
-        match self.dir.remove(&name).await {
+        match retried(&self.dir, async || self.dir.remove(&name).await).await {
             Ok(()) => Ok(()),
             Err(e) if dir::is_absent(&e) => Ok(()),
             // Django swallows this; a logout that silently did not happen is worse.
@@ -491,6 +546,66 @@ mod tests {
                 "unrelated.txt"
             ]
         );
+    }
+
+    #[test]
+    fn retries_stop_at_an_answer_or_after_the_bound() {
+        let dir = Dir::open(tempfile::tempdir().unwrap().path().to_str().unwrap()).unwrap();
+        let calls = std::cell::Cell::new(0);
+        let failing = |kind: io::ErrorKind, times: u32| {
+            calls.set(0);
+            run_sync(retried(&dir, async || {
+                calls.set(calls.get() + 1);
+                if calls.get() <= times { Err(io::Error::from(kind)) } else { Ok(calls.get()) }
+            }))
+        };
+        // Answers come back at once: no such file, not a regular file.
+        for kind in [io::ErrorKind::NotFound, io::ErrorKind::InvalidFilename, io::ErrorKind::IsADirectory] {
+            assert_eq!(failing(kind, 1).unwrap_err().kind(), kind);
+            assert_eq!(calls.get(), 1, "{kind:?} retried");
+        }
+        // What may pass is retried until it does, up to ATTEMPTS calls in all.
+        assert_eq!(failing(io::ErrorKind::Other, ATTEMPTS - 1).unwrap(), ATTEMPTS);
+        assert_eq!(failing(io::ErrorKind::Other, ATTEMPTS).unwrap_err().kind(), io::ErrorKind::Other);
+        assert_eq!(calls.get(), ATTEMPTS);
+        // A file found by the stat but gone at the open is retried, then found absent.
+        assert_eq!(dir::vanished(io::Error::from(io::ErrorKind::NotFound)).kind(), io::ErrorKind::Interrupted);
+    }
+
+    #[test]
+    fn clock_skew_delays_removal_not_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let age = [("SESSION_COOKIE_AGE", "100")];
+        let skewed = store(dir.path(), &[age[0], ("SESSION_FILE_CLOCK_SKEW", "60")]);
+        // Expired 30 s ago and 100 s ago (mtime + cookie age), by this host's clock.
+        let plant = |st: &Rc<FileStore>, seconds_ago: u64| {
+            let mut s = Session::new(st.clone(), None);
+            run_sync(s.set("a", json!(1))).unwrap();
+            run_sync(s.save(false)).unwrap();
+            let key = s.state.key().unwrap().to_owned();
+            let path = dir.path().join(format!("sessionid{key}"));
+            set_mtime(&path, seconds_ago);
+            (key, path)
+        };
+        let (recent, recent_path) = plant(&skewed, 130);
+        let (_, old_path) = plant(&skewed, 200);
+        assert_eq!(run_sync(skewed.clear_expired()).unwrap().expired_sessions, 1);
+        assert!(recent_path.exists() && !old_path.exists(), "only the one expired over 60 s ago swept");
+        // A load answers {} for an expired session either way, and removes only an old one.
+        let load = |key: &str| {
+            let mut s = Session::new(skewed.clone(), Some(key.to_owned()));
+            assert_eq!(run_sync(s.load()).unwrap(), Data::new());
+            assert_ne!(s.state.key(), Some(key), "an expired session's key is replaced");
+        };
+        load(&recent);
+        assert!(recent_path.exists(), "removed within the skew");
+        let (old, old_path) = plant(&skewed, 200);
+        load(&old);
+        assert!(!old_path.exists(), "kept past the skew");
+        // Without the setting (Django), both go at once.
+        let plain = store(dir.path(), &age);
+        assert_eq!(run_sync(plain.clear_expired()).unwrap().expired_sessions, 1);
+        assert!(!recent_path.exists());
     }
 
     #[test]

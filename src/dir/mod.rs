@@ -2,7 +2,8 @@
 //! else touches the filesystem.
 //!
 //! [`Storage`] is what the store needs: read a file whole, stat, create-exclusive and
-//! write, link, rename, unlink, list. Three implementations, chosen at build time:
+//! write, link, rename, unlink, list, and a pause between retries. Three implementations,
+//! chosen at build time:
 //!
 //! * natively, `std::fs` ([`Dir`]), so the same store runs in unit tests and in the native
 //!   benchmark;
@@ -73,6 +74,9 @@ pub trait Storage {
     async fn remove(&self, name: &str) -> io::Result<()>;
     /// Streams the names in the directory (never all held at once).
     async fn entries(&self) -> io::Result<Self::Entries>;
+    /// Waits `ms` milliseconds: the pause before retrying a call that failed with an error
+    /// that may pass.
+    async fn pause(&self, ms: u64);
 }
 
 /// A directory listing, one name at a time.
@@ -89,7 +93,7 @@ pub trait EntryStream {
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 fn before_open(stat: &Stat, limit: u64) -> io::Result<Option<Contents>> {
     if !stat.is_file {
-        return Err(io::Error::new(io::ErrorKind::IsADirectory, "not a regular file"));
+        return Err(not_a_file());
     }
     Ok((stat.size > limit).then_some(Contents { bytes: None, mtime: stat.mtime }))
 }
@@ -152,4 +156,22 @@ use error_kind;
 /// Whether an error means "there is no such file" (missing, or a name too long to exist).
 pub fn is_absent(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::InvalidFilename)
+}
+
+/// The error `read` gives for a name that is not a regular file (a directory, a symlink,
+/// a FIFO, ...).
+fn not_a_file() -> io::Error {
+    io::Error::new(io::ErrorKind::IsADirectory, "not a regular file")
+}
+
+/// Whether an error is `read`'s "not a regular file".
+pub fn is_not_a_file(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::IsADirectory
+}
+
+/// What `read` reports when the file its stat found is gone at the open: not "no such
+/// file", since on a network filesystem the name can fail to resolve for a moment while
+/// another host renames over it (a retry then finds it, or finds it really gone).
+pub(crate) fn vanished(e: io::Error) -> io::Error {
+    if is_absent(&e) { io::Error::new(io::ErrorKind::Interrupted, format!("replaced while opening: {e}")) } else { e }
 }

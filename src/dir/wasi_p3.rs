@@ -2,7 +2,7 @@
 //! the same calls as the WASI 0.2 one, but each is an async import, so while one waits on
 //! the disk the host can run other calls into the same instance.
 
-use super::{Contents, EntryStream, Stat, Storage, before_open, choose_preopen, error_kind};
+use super::{Contents, EntryStream, Stat, Storage, before_open, choose_preopen, error_kind, vanished};
 use crate::expiry;
 use std::io;
 use wasip3::filesystem::preopens::get_directories;
@@ -72,7 +72,7 @@ impl Storage for AsyncDir {
             .fd
             .open_at(PathFlags::empty(), name.to_owned(), OpenFlags::empty(), DescriptorFlags::READ)
             .await
-            .map_err(to_io)?;
+            .map_err(|e| vanished(to_io(e)))?;
         let (mut data, done) = file.read_via_stream(0);
         // Room for one byte more than stat said, as in the WASI 0.2 read: a file replaced
         // since the stat (by a rename) shows up as a longer or shorter read and is then read
@@ -150,5 +150,9 @@ impl Storage for AsyncDir {
     async fn entries(&self) -> io::Result<AsyncEntries> {
         let (entries, end) = self.fd.read_directory();
         Ok(AsyncEntries { entries, end: Some(end) })
+    }
+
+    async fn pause(&self, ms: u64) {
+        wasip3::clocks::monotonic_clock::wait_for(ms.saturating_mul(1_000_000)).await;
     }
 }
