@@ -28,9 +28,13 @@ const MAX_CREATE_ATTEMPTS: usize = 100;
 
 /// Attempts at a read, a stat or an unlink before an error that may pass is reported as
 /// `io`. On a network filesystem a file replaced by another host's rename fails a read now
-/// and then (`ESTALE`); on GlusterFS the next attempt nearly always succeeds, and pauses of
-/// 1, 2, 4 and 8 ms between attempts outlast a run of them (DEPLOYMENT.md).
-const ATTEMPTS: u32 = 5;
+/// and then (`ESTALE`); on GlusterFS the next attempt nearly always succeeds, and the
+/// pauses between attempts (1, 2, 4, 8, then 16 ms: 63 ms in all) outlast a run of them
+/// while another host renames over the file back to back (DEPLOYMENT.md).
+const ATTEMPTS: u32 = 8;
+
+/// The longest pause between two attempts, in milliseconds.
+const MAX_PAUSE_MS: u64 = 16;
 
 /// What `clear_expired` did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -328,13 +332,14 @@ impl<D: Storage> FileStore<D> {
 
 /// Runs `op` up to [`ATTEMPTS`] times while it fails with an error that may pass: every
 /// error but "no such file" and "not a regular file", which are answers. Only for calls
-/// that can be repeated safely (reads, stats, unlinks). The pauses double from 1 ms.
+/// that can be repeated safely (reads, stats, unlinks). The pauses double from 1 ms up to
+/// [`MAX_PAUSE_MS`].
 async fn retried<T, D: Storage>(dir: &D, mut op: impl AsyncFnMut() -> io::Result<T>) -> io::Result<T> {
     let mut attempt = 1;
     loop {
         match op().await {
             Err(e) if attempt < ATTEMPTS && !dir::is_absent(&e) && !dir::is_not_a_file(&e) => {
-                dir.pause(1 << (attempt - 1)).await;
+                dir.pause((1 << (attempt - 1)).min(MAX_PAUSE_MS)).await;
                 attempt += 1;
             }
             result => return result,

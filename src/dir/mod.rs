@@ -83,6 +83,8 @@ pub trait Storage {
 #[allow(async_fn_in_trait)]
 pub trait EntryStream {
     /// The next name, `None` at the end. Names that are not UTF-8 are skipped (never ours).
+    /// After an error the listing goes on over WASI 0.2 and natively; over WASI 0.3 it has
+    /// ended, and the next call returns `None`.
     async fn next_name(&mut self) -> Option<io::Result<String>>;
 }
 

@@ -25,6 +25,8 @@ pub struct AsyncEntries {
 
 impl EntryStream for AsyncEntries {
     async fn next_name(&mut self) -> Option<io::Result<String>> {
+        // Ended (at its end or at an error): reading the stream again would trap.
+        self.end.as_ref()?;
         if let Some(entry) = self.entries.next().await {
             return Some(Ok(entry.name));
         }
