@@ -39,7 +39,7 @@
 //!
 //! Modules, leaves first: [`codec`] (the signed format), [`key`], [`expiry`],
 //! [`settings`], [`dir`] (the only filesystem access), [`session`] (`SessionBase`: state
-//! and dictionary API), [`store`] (the file backend). On `wasm32` a private module binds
+//! and dictionary API), [`store`] (the file backend), [`sweep`] (`clear_expired`). On `wasm32` a private module binds
 //! them to the WIT contract. The session and store logic is `async`, written once for both
 //! interfaces; over a synchronous directory [`run_sync`] completes it.
 
@@ -53,6 +53,7 @@ pub mod key;
 pub mod session;
 pub mod settings;
 pub mod store;
+pub mod sweep;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
@@ -60,7 +61,8 @@ mod component;
 pub use error::{Error, Result};
 pub use session::{Backend, Data, Session, State};
 pub use settings::Settings;
-pub use store::{ClearReport, FileStore};
+pub use store::FileStore;
+pub use sweep::{ClearBatch, ClearReport};
 
 /// Drives the shared `async` code to completion over a synchronous directory.
 ///

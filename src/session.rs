@@ -141,9 +141,36 @@ impl<B: Backend> Session<B> {
     pub async fn create(&mut self) -> Result<()> {
         self.backend.create(&mut self.state).await
     }
-    /// `exists(session_key)`.
-    pub async fn exists(&self, session_key: &str) -> Result<bool> {
-        self.backend.exists(session_key).await
+    /// `exists(session_key)`. With `None`, as Django's file backend (`_key_to_file`): the
+    /// key `_get_or_create_session_key()` gives, which a session without one now keeps.
+    pub async fn exists(&mut self, session_key: Option<&str>) -> Result<bool> {
+        let key = match session_key {
+            Some(key) => key.to_owned(),
+            None => self.get_or_create_key().await?,
+        };
+        self.backend.exists(&key).await
+    }
+
+    /// `_get_or_create_session_key()`.
+    async fn get_or_create_key(&mut self) -> Result<String> {
+        if let Some(key) = self.state.key() {
+            return Ok(key.to_owned());
+        }
+        let key = self.new_key().await?;
+        self.state.set_key(Some(key.clone()));
+        Ok(key)
+    }
+
+    /// `_get_new_session_key()`: a random key no file has yet (bounded, unlike Django's
+    /// loop: with 165-bit keys a second draw never happens).
+    async fn new_key(&self) -> Result<String> {
+        for _ in 0..100 {
+            let key = key::generate().map_err(|e| Error::Io(format!("no randomness for a session key: {e}")))?;
+            if !self.backend.exists(&key).await? {
+                return Ok(key);
+            }
+        }
+        Err(Error::Create("no free session key after 100 attempts".into()))
     }
     /// `delete(session_key)`.
     pub async fn delete(&self, session_key: Option<&str>) -> Result<()> {

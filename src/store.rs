@@ -5,13 +5,15 @@
 //! with one atomic step, so readers see the old session or the new one, never a mix.
 
 use crate::codec::{EncodeError, MAX_DEPTH, MAX_JSON_BYTES, MAX_VALUES, Signer};
-use crate::dir::{self, Dir, EntryStream, Storage};
+use crate::dir::{self, Dir, Storage};
 use crate::error::{Error, Result};
 use crate::expiry::{self, is_expired};
 use crate::key;
 use crate::session::{Backend, Data, EXPIRY_KEY, State};
 use crate::settings::Settings;
+use crate::sweep::Sweep;
 use serde_json::Value;
+use std::cell::RefCell;
 use std::io;
 use time::OffsetDateTime;
 
@@ -19,9 +21,6 @@ use time::OffsetDateTime;
 /// Bigger files load as corrupt (`{}`); sessions too big or too deep to read back are
 /// refused on save, so nothing is ever written that could not be read back.
 pub const MAX_FILE_BYTES: u64 = (crate::codec::MAX_JSON_BYTES as u64) * 3 / 2;
-
-/// Age after which `clear_expired` treats a temporary file as left by an interrupted save.
-pub const TEMP_FILE_MAX_AGE: i64 = 60 * 60;
 
 /// Bound on `create`'s retries on key collisions (with 165-bit keys, one never happens).
 const MAX_CREATE_ATTEMPTS: usize = 100;
@@ -36,23 +35,8 @@ const ATTEMPTS: u32 = 8;
 /// The longest pause between two attempts, in milliseconds.
 const MAX_PAUSE_MS: u64 = 16;
 
-/// What `clear_expired` did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct ClearReport {
-    /// Files whose names start with the prefix.
-    pub scanned: u64,
-    /// Expired sessions deleted.
-    pub expired_sessions: u64,
-    /// Temporary files older than an hour deleted.
-    pub orphaned_temp_files: u64,
-    /// Empty placeholders older than the cookie age deleted.
-    pub stale_placeholders: u64,
-    /// Files that should have gone but could not be deleted.
-    pub failures: u64,
-}
-
 /// What a session file turned out to hold.
-enum Found {
+pub(crate) enum Found {
     /// No readable regular file (missing, unreadable, a directory, a symlink, ...).
     Nothing,
     /// An empty file: a placeholder left by a concurrent or crashed create. Live, empty.
@@ -68,10 +52,12 @@ enum Found {
 /// The file session store: settings, the storage directory and the signer, shared by all
 /// sessions of an instance. Generic over how the directory is reached ([`Storage`]): the
 /// logic is the same for the synchronous and the async component.
-pub struct FileStore<D = Dir> {
-    settings: Settings,
-    dir: D,
+pub struct FileStore<D: Storage = Dir> {
+    pub(crate) settings: Settings,
+    pub(crate) dir: D,
     signer: Signer,
+    /// The listing of the last `clear_expired_batch`, kept for the next step.
+    pub(crate) sweep: RefCell<Option<Sweep<D::Entries>>>,
 }
 
 impl FileStore<Dir> {
@@ -96,7 +82,7 @@ impl<D: Storage> FileStore<D> {
     /// A store over an already opened directory; derives the signing keys.
     pub fn with_dir(settings: Settings, dir: D) -> FileStore<D> {
         let signer = Signer::new(&settings.secret_key, &settings.secret_key_fallbacks);
-        FileStore { settings, dir, signer }
+        FileStore { settings, dir, signer, sweep: RefCell::new(None) }
     }
 
     /// `SESSION_FILE_PATH` as configured.
@@ -146,7 +132,7 @@ impl<D: Storage> FileStore<D> {
     /// Reads a session file (stat, open, one read, close) and classifies it. No file (or
     /// not a regular file) is an answer; any other error, once it has lasted [`ATTEMPTS`]
     /// reads, is an error: a session that cannot be read is not a missing one.
-    async fn find(&self, name: &str, now: OffsetDateTime) -> io::Result<Found> {
+    pub(crate) async fn find(&self, name: &str, now: OffsetDateTime) -> io::Result<Found> {
         let file = match retried(&self.dir, async || self.dir.read(name, MAX_FILE_BYTES).await).await {
             Ok(file) => file,
             Err(e) if dir::is_absent(&e) || dir::is_not_a_file(&e) => return Ok(Found::Nothing),
@@ -166,7 +152,7 @@ impl<D: Storage> FileStore<D> {
 
     /// `now` moved back by `SESSION_FILE_CLOCK_SKEW`: what is expired then is expired for
     /// every host whose clock is at most that far ahead of the writer's (#12).
-    fn settled(&self, now: OffsetDateTime) -> OffsetDateTime {
+    pub(crate) fn settled(&self, now: OffsetDateTime) -> OffsetDateTime {
         now.saturating_sub(time::Duration::seconds(self.settings.clock_skew))
     }
 
@@ -279,55 +265,6 @@ impl<D: Storage> FileStore<D> {
             Err(e) => Err(Error::io("cannot replace", name, &e)),
         }
     }
-
-    /// `clear_expired()`: deletes expired sessions without creating any, plus temporary
-    /// files older than an hour and empty placeholders older than the cookie age (which
-    /// Django leaves forever). Files it cannot read or delete are counted and skipped.
-    pub async fn clear_expired(&self) -> Result<ClearReport> {
-        let now = expiry::now();
-        let settled = self.settled(now);
-        let prefix = &self.settings.cookie_name;
-        let mut report = ClearReport::default();
-        let mut entries = self.dir.entries().await.map_err(|e| Error::io("cannot list", self.storage_path(), &e))?;
-        while let Some(entry) = entries.next_name().await {
-            let name = match entry {
-                Ok(name) => name,
-                // wasmtime stats each entry as it lists: one removed meanwhile (a save's
-                // temporary file renamed, a session deleted elsewhere) fails on its own.
-                Err(e) if dir::is_absent(&e) => continue,
-                Err(e) => return Err(Error::io("cannot list", self.storage_path(), &e)),
-            };
-            let Some(rest) = name.strip_prefix(prefix.as_str()) else { continue };
-            report.scanned += 1;
-            let stale = if is_temp_name(rest) {
-                match self.dir.stat(&name).await {
-                    Ok(s) if s.is_file && is_expired(None, s.mtime, now, TEMP_FILE_MAX_AGE) => {
-                        Some(&mut report.orphaned_temp_files)
-                    }
-                    _ => None,
-                }
-            } else if key::has_valid_chars(rest) && rest.chars().count() >= 8 {
-                // A file that cannot be read is left alone: it may be live.
-                match self.find(&name, now).await {
-                    Ok(Found::Expired { removable: true }) => Some(&mut report.expired_sessions),
-                    Ok(Found::Placeholder { mtime }) if is_expired(None, mtime, settled, self.settings.cookie_age) => {
-                        Some(&mut report.stale_placeholders)
-                    }
-                    _ => None,
-                }
-            } else {
-                None // not a name this store writes: uppercase, too short, ...
-            };
-            if let Some(count) = stale {
-                match self.dir.remove(&name).await {
-                    Ok(()) => *count += 1,
-                    Err(e) if dir::is_absent(&e) => {} // someone else got there first
-                    Err(_) => report.failures += 1,
-                }
-            }
-        }
-        Ok(report)
-    }
 }
 
 /// Runs `op` up to [`ATTEMPTS`] times while it fails with an error that may pass: every
@@ -349,16 +286,6 @@ async fn retried<T, D: Storage>(dir: &D, mut op: impl AsyncFnMut() -> io::Result
 
 fn taken(name: &str) -> Error {
     Error::Create(format!("the session {name} already exists"))
-}
-
-/// Whether `rest` (a name after the prefix) is a temporary file of a save:
-/// `<key>_out_<8 chars from [a-z0-9_]>`.
-fn is_temp_name(rest: &str) -> bool {
-    let Some(cut) = rest.len().checked_sub(13) else { return false };
-    let (key_part, tail) = rest.split_at_checked(cut).unwrap_or(("", ""));
-    key::has_valid_chars(key_part)
-        && tail.starts_with("_out_")
-        && tail[5..].bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 impl<D: Storage> FileStore<D> {
@@ -519,41 +446,6 @@ mod tests {
     }
 
     #[test]
-    fn clear_expired_counts_and_never_creates() {
-        let dir = tempfile::tempdir().unwrap();
-        let st = store(dir.path(), &[]);
-        let write = |name: &str, body: &str, age: u64| {
-            std::fs::write(dir.path().join(name), body).unwrap();
-            set_mtime(&dir.path().join(name), age);
-        };
-        let live = st.encode(&json!({"a": 1})).unwrap();
-        write("sessionidlive0000000000", &live, 10);
-        write("sessioniddead0000000000", &live, 15 * 24 * 3600);
-        write("sessionidgarbage00000000", "\u{e9}not ascii", 15 * 24 * 3600);
-        write("sessionidplaceholder00000", "", 15 * 24 * 3600);
-        write("sessionidfreshplace00000", "", 10);
-        write("sessionidlive0000000000_out_ab_cd_ef", &live, 2 * 3600);
-        write("sessionidlive0000000000_out_abcdefgh", &live, 60);
-        write("sessionidUPPERCASE000000", &live, 15 * 24 * 3600);
-        write("unrelated.txt", "x", 15 * 24 * 3600);
-        let report = run_sync(st.clear_expired()).unwrap();
-        assert_eq!(
-            report,
-            ClearReport { scanned: 8, expired_sessions: 2, orphaned_temp_files: 1, stale_placeholders: 1, failures: 0 }
-        );
-        assert_eq!(
-            names(dir.path()),
-            [
-                "sessionidUPPERCASE000000",
-                "sessionidfreshplace00000",
-                "sessionidlive0000000000",
-                "sessionidlive0000000000_out_abcdefgh",
-                "unrelated.txt"
-            ]
-        );
-    }
-
-    #[test]
     fn retries_stop_at_an_answer_or_after_the_bound() {
         let dir = Dir::open(tempfile::tempdir().unwrap().path().to_str().unwrap()).unwrap();
         let calls = std::cell::Cell::new(0);
@@ -611,15 +503,5 @@ mod tests {
         let plain = store(dir.path(), &age);
         assert_eq!(run_sync(plain.clear_expired()).unwrap().expired_sessions, 1);
         assert!(!recent_path.exists());
-    }
-
-    #[test]
-    fn temp_names_are_recognised() {
-        assert!(is_temp_name("abcdefgh_out_a_b_c_d_"));
-        assert!(is_temp_name("zkys8vn2suah97ftjf8bxdo447da63jt_out_g2rdo8p1"));
-        assert!(!is_temp_name("abcdefgh_out_ABCDEFGH"));
-        assert!(!is_temp_name("abcdefgh"));
-        assert!(!is_temp_name("_out_abcdefg"));
-        assert!(!is_temp_name("ab/defgh_out_abcdefgh"));
     }
 }

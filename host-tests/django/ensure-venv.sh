@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Ensure a virtualenv with Django 5.2.19 (from PyPI) exists at VENV_DIR.
+# Ensure a virtualenv with the pinned requirements.txt beside this script (Django 5.2.19,
+# gunicorn, selenium; from PyPI) exists at VENV_DIR.
 #
 # Usage: ensure-venv.sh VENV_DIR
 #
@@ -14,18 +15,22 @@ if [[ $# -ne 1 || -z "$1" ]]; then
     exit 2
 fi
 
-WANT_VERSION="5.2.19"
-WANT_TUPLE="(5, 2, 19)"
+REQUIREMENTS="$(cd -- "$(dirname -- "$0")" && pwd)/requirements.txt"
 
 # Absolute path, so the printed python path is usable from any cwd.
 mkdir -p "$(dirname -- "$1")"
 VENV_DIR="$(cd -- "$(dirname -- "$1")" && pwd)/$(basename -- "$1")"
 PY="$VENV_DIR/bin/python"
 
+# Every `name==version` line of requirements.txt is installed at that version.
 venv_ok() {
     [[ -x "$PY" ]] &&
-        "$PY" -c "import sys, django; sys.exit(0 if django.VERSION[:3] == $WANT_TUPLE else 1)" \
-            >/dev/null 2>&1
+        "$PY" - "$REQUIREMENTS" >/dev/null 2>&1 <<'PYEOF'
+import sys
+from importlib.metadata import version
+pins = [l.split("#")[0].strip() for l in open(sys.argv[1])]
+sys.exit(0 if all(version(n) == v for n, v in (p.split("==") for p in pins if p)) else 1)
+PYEOF
 }
 
 # Fast path: no lock, no output besides the python path.
@@ -52,21 +57,21 @@ make_venv() {
     "${PYTHON3:-python3}" -m venv "$VENV_DIR" >&2
 }
 
-install_django() {
-    "$PY" -m pip install --disable-pip-version-check -q "django==$WANT_VERSION" >&2
+install_requirements() {
+    "$PY" -m pip install --disable-pip-version-check -q -r "$REQUIREMENTS" >&2
 }
 
 if ! venv_ok; then
     [[ -x "$PY" ]] || make_venv
     # A half-built venv (e.g. an interrupted earlier run) may lack a working
     # pip: start over once before giving up.
-    if ! install_django; then
+    if ! install_requirements; then
         echo "ensure-venv.sh: pip failed, recreating $VENV_DIR" >&2
         make_venv
-        install_django
+        install_requirements
     fi
     if ! venv_ok; then
-        echo "ensure-venv.sh: django $WANT_VERSION not importable from $PY" >&2
+        echo "ensure-venv.sh: $REQUIREMENTS not all installed in $PY" >&2
         exit 1
     fi
 fi

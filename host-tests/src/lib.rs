@@ -23,6 +23,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 pub mod bench;
 pub mod bench_async;
+pub mod serve;
 pub mod twins;
 
 mod bindings {
@@ -30,7 +31,7 @@ mod bindings {
 }
 
 use bindings::exports::file_sessions::store::store as wit;
-pub use wit::{ClearReport, Error as StoreError, Expiry};
+pub use wit::{ClearBatch, ClearReport, Error as StoreError, Expiry};
 
 /// The portable guest component this crate was built with (sync exports, WASI 0.2).
 pub const GUEST_WASM: &str = env!("FILE_SESSIONS_WASM");
@@ -369,6 +370,17 @@ impl Guest {
         Ok(self.api.file_sessions_store_store().call_clear_expired(&mut self.store)??)
     }
 
+    /// `clear-expired-batch(cursor, limit, dry-run)`: one bounded step of a sweep.
+    pub fn clear_expired_batch(&mut self, cursor: Option<&str>, limit: u32, dry_run: bool) -> Result<ClearBatch> {
+        let api = self.api.file_sessions_store_store();
+        Ok(api.call_clear_expired_batch(&mut self.store, cursor, limit, dry_run)??)
+    }
+
+    /// `exists(session_key)`.
+    pub fn exists(&mut self, s: SessionHandle, key: &str) -> Result<bool> {
+        self.exists_opt(s, Some(key))
+    }
+
     /// The largest linear memory the guest has had, in bytes.
     pub fn peak_memory(&self) -> usize {
         self.store.data().limits.peak
@@ -409,8 +421,8 @@ impl Guest {
         fn create() -> () = call_create;
         /// `save(must_create)`.
         fn save(must_create: bool) -> () = call_save;
-        /// `exists(session_key)`.
-        fn exists(key: &str) -> bool = call_exists;
+        /// `exists(session_key)`; `None` as Django's: the session's own key, or a new one.
+        fn exists_opt(key: Option<&str>) -> bool = call_exists;
         /// `delete(session_key)`.
         fn delete(key: Option<&str>) -> () = call_delete;
         /// `del self[key]`.

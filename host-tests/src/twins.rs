@@ -40,7 +40,7 @@ mod bindings {
 }
 
 use bindings::exports::file_sessions::store::store as wit;
-pub use wit::{ClearReport, Expiry};
+pub use wit::{ClearBatch, ClearReport, Expiry};
 
 impl From<wit::Error> for StoreError {
     fn from(e: wit::Error) -> StoreError {
@@ -146,6 +146,21 @@ impl AsyncGuest {
         self.run(async |a, t| t.aclear_expired(a).await).await?
     }
 
+    /// `aclear_expired_batch(cursor, limit, dry_run)`.
+    pub async fn aclear_expired_batch(
+        &mut self,
+        cursor: Option<&str>,
+        limit: u32,
+        dry_run: bool,
+    ) -> Result<ClearBatch> {
+        self.run(async |a, t| t.aclear_expired_batch(a, cursor, limit, dry_run).await).await?
+    }
+
+    /// `aexists(session_key)`.
+    pub async fn aexists(&mut self, s: SessionHandle, key: &str) -> Result<bool> {
+        self.aexists_opt(s, Some(key)).await
+    }
+
     /// The largest linear memory the guest has had, in bytes.
     pub fn peak_memory(&self) -> usize {
         self.store.data().limits.peak
@@ -227,6 +242,40 @@ impl Twins<'_> {
     pub async fn clear_expired(&self, a: &Accessor<HostState>) -> Result<ClearReport> {
         Ok(self.0.file_sessions_store_store().call_clear_expired(a).await??)
     }
+
+    /// `aclear_expired_batch(cursor, limit, dry_run)`.
+    pub async fn aclear_expired_batch(
+        &self,
+        a: &Accessor<HostState>,
+        cursor: Option<&str>,
+        limit: u32,
+        dry_run: bool,
+    ) -> Result<ClearBatch> {
+        let api = self.0.file_sessions_store_async_store();
+        Ok(api.call_aclear_expired_batch(a, cursor.own(), limit, dry_run).await??)
+    }
+
+    /// `clear_expired_batch(cursor, limit, dry_run)` (the sync interface).
+    pub async fn clear_expired_batch(
+        &self,
+        a: &Accessor<HostState>,
+        cursor: Option<&str>,
+        limit: u32,
+        dry_run: bool,
+    ) -> Result<ClearBatch> {
+        let api = self.0.file_sessions_store_store();
+        Ok(api.call_clear_expired_batch(a, cursor.own(), limit, dry_run).await??)
+    }
+
+    /// `aexists(session_key)`.
+    pub async fn aexists(&self, a: &Accessor<HostState>, s: SessionHandle, key: &str) -> Result<bool> {
+        self.aexists_opt(a, s, Some(key)).await
+    }
+
+    /// `exists(session_key)` of the sync interface.
+    pub async fn exists(&self, a: &Accessor<HostState>, s: SessionHandle, key: &str) -> Result<bool> {
+        self.exists_opt(a, s, Some(key)).await
+    }
 }
 
 calls! { file_sessions_store_async_store.async_session_store:
@@ -254,8 +303,8 @@ calls! { file_sessions_store_async_store.async_session_store:
     fn acreate() -> () = call_acreate [?];
     /// `asave(must_create)`.
     fn asave(must_create: bool) -> () = call_asave [?];
-    /// `aexists(session_key)`.
-    fn aexists(key: &str) -> bool = call_aexists [?];
+    /// `aexists(session_key)`; `None` as Django's: the session's own key, or a new one.
+    fn aexists_opt(key: Option<&str>) -> bool = call_aexists [?];
     /// `adelete(session_key)`.
     fn adelete(key: Option<&str>) -> () = call_adelete [?];
     /// `aget(key, default)`, values as JSON text.
@@ -304,7 +353,7 @@ calls! { file_sessions_store_store.session_store:
     /// `save(must_create)` of the sync interface.
     fn save(must_create: bool) -> () = call_save [?];
     /// `exists(session_key)` of the sync interface.
-    fn exists(key: &str) -> bool = call_exists [?];
+    fn exists_opt(key: Option<&str>) -> bool = call_exists [?];
 }
 
 impl AsyncGuest {

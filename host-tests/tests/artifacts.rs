@@ -1,7 +1,7 @@
 //! What the two built components are, read from their bytes with `wasmparser`:
 //!
 //! * the portable one (`GUEST_WASM`, world `file-sessions`) imports only `wasi:*@0.2.*`
-//!   interfaces, exports `file-sessions:store/store@0.1.0` and nothing async, and uses no
+//!   interfaces, exports `file-sessions:store/store@0.2.0` and nothing async, and uses no
 //!   component-model async anywhere (no `async` canonical option, no `task.return`, no
 //!   stream/future/waitable-set/subtask/context builtins, no `async func` types, no
 //!   stream/future/error-context types, no async-ABI core imports or exports);
@@ -9,9 +9,14 @@
 //!   `wasi:filesystem/types@0.3.*`, exports both interfaces and does use all of that, so
 //!   the detector that finds nothing in the portable one demonstrably finds things.
 //!
+//! * the web app (`WEB_APP_WASM`: examples/web-app composed with the portable one) imports
+//!   only `wasi:*@0.2.*` interfaces (the store is plugged in, not imported), exports
+//!   `wasi:http/incoming-handler@0.2.*`, and uses no component-model async either.
+//!
 //! The sections are walked recursively: `Parser::parse_all` descends into nested modules
 //! and components, and every type declaration is searched recursively too.
 
+use file_sessions_host::serve::WEB_APP_WASM;
 use file_sessions_host::{GUEST_ASYNC_WASM, GUEST_WASM};
 use wasmparser::{
     CanonicalFunction, CanonicalOption, ComponentDefinedType, ComponentType, ComponentTypeDeclaration,
@@ -19,8 +24,8 @@ use wasmparser::{
     WasmFeatures,
 };
 
-const STORE: &str = "file-sessions:store/store@0.1.0";
-const ASYNC_STORE: &str = "file-sessions:store/async-store@0.1.0";
+const STORE: &str = "file-sessions:store/store@0.2.0";
+const ASYNC_STORE: &str = "file-sessions:store/async-store@0.2.0";
 
 /// Markers wit-bindgen puts in core import/export names for the async ABI.
 const CORE_ASYNC_MARKERS: &[&str] = &[
@@ -451,4 +456,33 @@ fn the_detector_tells_the_two_apart() {
     let wasi03 = |s: &Scan| s.imports.iter().any(|n| n.contains("@0.3"));
     assert!(!wasi03(&portable) && wasi03(&asynchronous));
     println!("async component's signs: {:?}", asynchronous.async_signs());
+}
+
+#[test]
+fn the_composed_web_app_imports_only_wasi_0_2() {
+    let bytes = read(WEB_APP_WASM);
+    let scan = Scan::of(&bytes);
+    println!("web app: {} bytes, {}", bytes.len(), scan.summary());
+    println!("web app imports: {}", scan.imports.join(", "));
+
+    // Two components inside (the handler and the store), each with its core module(s).
+    assert!(scan.nested_components >= 2, "the store and the handler are not both inside: {}", scan.summary());
+    assert!(!scan.imports.is_empty(), "no imports found");
+    for name in &scan.imports {
+        let Some((_, version)) = wasi_version(name) else {
+            panic!("the web app imports something other than a WASI interface: {name}");
+        };
+        assert!(version.starts_with("0.2."), "the web app imports {name}, not WASI 0.2.*");
+    }
+    for needed in ["wasi:filesystem/types@0.2.", "wasi:http/types@0.2.", "wasi:cli/environment@0.2."] {
+        assert!(scan.imports.iter().any(|n| n.starts_with(needed)), "{needed}* not imported: {:?}", scan.imports);
+    }
+    assert!(
+        scan.exports.iter().any(|n| n.starts_with("wasi:http/incoming-handler@0.2.")),
+        "wasi:http/incoming-handler@0.2.* not exported: {:?}",
+        scan.exports
+    );
+    assert_eq!(scan.async_signs(), Vec::<String>::new(), "the web app uses component-model async");
+    validates(&bytes, features_without_async())
+        .unwrap_or_else(|e| panic!("the web app needs features beyond plain component model: {e}"));
 }

@@ -471,7 +471,7 @@ async fn test_actual_expiry_async() {
     assert!(env.files().is_empty());
 }
 
-// 63: the WIT `aexists` takes a string, so there is no `aexists(None)` inventing a key.
+// 63: `aexists(session.session_key)` with the key `None` invents one, as Django's does.
 #[tokio::test(flavor = "multi_thread")]
 async fn test_session_load_does_not_create_record_async() {
     let env = Env::new();
@@ -479,6 +479,10 @@ async fn test_session_load_does_not_create_record_async() {
     let s = g.session(Some("someunknownkey")).await.unwrap();
     assert_eq!(json(&g.aload(s).await.unwrap()), j!({}));
     assert_eq!(g.session_key(s).await.unwrap(), None);
+    assert!(!g.aexists_opt(s, None).await.unwrap());
+    // The provided unknown key was cycled, not reused.
+    let key = key_of(&mut g, s).await;
+    assert!(key.len() == 32 && key != "someunknownkey", "{key}");
     assert!(!g.aexists(s, "someunknownkey").await.unwrap());
     assert!(env.files().is_empty(), "aload of an unknown key created {:?}", env.files());
 }
@@ -620,7 +624,7 @@ async fn test_adelete() {
 
 // 76: Django checks that a bare SessionBase's `aexists(None)` raises NotImplementedError.
 // On the file store (§3.6): whether the key's file exists, expiry not checked, the session
-// left untouched; a bad key is refused. (WIT takes a string: no `aexists(None)`.)
+// left untouched; a bad key is refused. `aexists(None)` asks about the session's own key.
 #[tokio::test(flavor = "multi_thread")]
 async fn test_aexists() {
     let env = Env::new();
@@ -639,6 +643,10 @@ async fn test_aexists() {
     assert!(g.aexists(s, &key).await.unwrap());
     assert_eq!(flags(&mut g, s).await, (false, false));
     assert_eq!(env.files(), vec![session_name(&key)]);
+    assert!(g.aexists_opt(s, None).await.unwrap(), "its own file");
+    std::fs::remove_file(env.session_file(&key)).unwrap();
+    assert!(!g.aexists_opt(s, None).await.unwrap(), "its own file, deleted");
+    assert_eq!(key_of(&mut g, s).await, key, "a key it has is kept");
 
     store_err!(g.aexists(s, "a\\b\\c").await, InvalidSessionKey);
     store_err!(g.aexists(s, "a/b/c").await, InvalidSessionKey);

@@ -840,5 +840,5 @@ fn component_imports_only_wasi_cli_filesystem_clocks_random_io() {
     }
     // Exports: the store interface only.
     let exports: Vec<String> = component.component_type().exports(engine).map(|(name, _)| name.to_owned()).collect();
-    assert_eq!(exports, vec!["file-sessions:store/store@0.1.0".to_owned()]);
+    assert_eq!(exports, vec!["file-sessions:store/store@0.2.0".to_owned()]);
 }

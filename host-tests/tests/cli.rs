@@ -85,7 +85,7 @@ fn clear_expired_prints_counts() {
     assert_eq!(
         counts,
         serde_json::json!({"scanned": 1, "expired_sessions": 1, "orphaned_temp_files": 0,
-                           "stale_placeholders": 0, "failures": 0})
+                           "stale_placeholders": 0, "failures": 0, "undecodable_names": 0})
     );
     assert!(!file.exists());
 }
@@ -286,18 +286,18 @@ fn async_commands_interoperate_with_the_sync_path() {
     assert!(swept.status.success(), "{}", stderr(&swept));
     assert_eq!(
         stdout(&swept),
-        r#"{"scanned":2,"expired_sessions":1,"orphaned_temp_files":0,"stale_placeholders":0,"failures":0}"#
+        r#"{"scanned":2,"expired_sessions":1,"orphaned_temp_files":0,"stale_placeholders":0,"failures":0,"undecodable_names":0}"#
     );
     assert!(!d.join(format!("sessionid{by_sync}")).exists());
     assert_eq!(stdout(&sessions(d, &["load", &by_async])), r#"{"b":2}"#);
     backdate(d, &by_async);
     assert_eq!(
         stdout(&sessions(d, &["clear-expired"])),
-        r#"{"scanned":1,"expired_sessions":1,"orphaned_temp_files":0,"stale_placeholders":0,"failures":0}"#
+        r#"{"scanned":1,"expired_sessions":1,"orphaned_temp_files":0,"stale_placeholders":0,"failures":0,"undecodable_names":0}"#
     );
     assert_eq!(
         stdout(&sessions_async(d, &["clear-expired"])),
-        r#"{"scanned":0,"expired_sessions":0,"orphaned_temp_files":0,"stale_placeholders":0,"failures":0}"#
+        r#"{"scanned":0,"expired_sessions":0,"orphaned_temp_files":0,"stale_placeholders":0,"failures":0,"undecodable_names":0}"#
     );
 }
 

@@ -602,7 +602,7 @@ fn test_actual_expiry() {
     assert!(env.files().is_empty());
 }
 
-// 62: the WIT `exists` takes a string, so there is no `exists(None)` inventing a key.
+// 62: `exists(session.session_key)` with the key `None` invents one, as Django's does.
 #[test]
 fn test_session_load_does_not_create_record() {
     let env = Env::new();
@@ -610,8 +610,43 @@ fn test_session_load_does_not_create_record() {
     let s = g.session(Some("someunknownkey")).unwrap();
     assert_eq!(json(&g.load(s).unwrap()), serde_json::json!({}));
     assert_eq!(g.session_key(s).unwrap(), None);
+    assert!(!g.exists_opt(s, None).unwrap());
+    // The provided unknown key was cycled, not reused.
+    let key = key_of(&mut g, s);
+    assert!(is_generated_key(&key), "{key}");
     assert!(!g.exists(s, "someunknownkey").unwrap());
     assert!(env.files().is_empty(), "load of an unknown key created {:?}", env.files());
+}
+
+/// `exists(None)` is `os.path.exists(self._key_to_file())`: the session's own key, or,
+/// when it has none, the fresh one `_get_or_create_session_key()` gives it (issue 11).
+#[test]
+fn exists_none_checks_the_sessions_own_key_or_a_fresh_one() {
+    let env = Env::new();
+    let (mut g, s) = setup(&env);
+    g.set(s, "a", "1").unwrap();
+    g.save(s, false).unwrap();
+    let key = key_of(&mut g, s);
+    assert!(g.exists_opt(s, None).unwrap(), "its own file");
+    std::fs::remove_file(env.session_file(&key)).unwrap();
+    assert!(!g.exists_opt(s, None).unwrap(), "its own file, deleted");
+    assert_eq!(key_of(&mut g, s), key, "a key it has is kept");
+    // A session without a key keeps the fresh one. As in Django, the next access loads,
+    // finds no file and drops it again, so a save creates the session under another key.
+    let t = g.session(None).unwrap();
+    assert!(!g.exists_opt(t, None).unwrap());
+    let fresh = key_of(&mut g, t);
+    assert!(is_generated_key(&fresh) && fresh != key, "{fresh}");
+    assert_eq!(flags(&mut g, t), (false, false), "no data was touched");
+    assert!(env.files().is_empty());
+    g.set(t, "b", "2").unwrap();
+    assert_eq!(g.session_key(t).unwrap(), None);
+    g.save(t, false).unwrap();
+    assert_ne!(key_of(&mut g, t), fresh);
+    assert_eq!(env.files(), [session_name(&key_of(&mut g, t))]);
+    // A key that would name a path is refused, as `_key_to_file` refuses it.
+    let u = g.session(Some("../../etc/passwd")).unwrap();
+    assert_eq!(error_kind(&store_err(g.exists_opt(u, None))), "invalid-session-key");
 }
 
 // 64: s2 runs in another instance (another "request") on the same directory.

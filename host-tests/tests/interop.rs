@@ -18,7 +18,6 @@ use file_sessions_host::{Expiry, Guest, Tenant};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
 /// The key Django signed with before the rotation (a `SECRET_KEY_FALLBACKS` entry).
 const FALLBACK: &str = "the-previous-secret-key, rotated out";
@@ -42,45 +41,6 @@ const FIXTURES: [&str; 12] = [
 // ---------------------------------------------------------------------------------------
 // Django
 // ---------------------------------------------------------------------------------------
-
-fn manifest_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The virtualenv's python, with Django 5.2.19 installed (once per test binary).
-///
-/// Never skips: the interop tests are the point of the product, and CI provides python3
-/// and PyPI access.
-fn python() -> &'static Path {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let script = manifest_dir().join("django").join("ensure-venv.sh");
-        let venv = manifest_dir().parent().unwrap().join("target").join("django-venv");
-        let out = Command::new("bash")
-            .arg(&script)
-            .arg(&venv)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success(),
-            "setting up Django 5.2.19 in {} failed ({}).\nThe interop tests need python3 (with venv) and \
-             access to PyPI.\nstdout:\n{stdout}\nstderr:\n{stderr}",
-            venv.display(),
-            out.status
-        );
-        let last = stdout
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or_else(|| panic!("{} printed no python path.\nstderr:\n{stderr}", script.display()));
-        let python = PathBuf::from(last.trim());
-        assert!(python.is_file(), "{} named {}, which is not a file", script.display(), python.display());
-        python
-    })
-}
 
 /// Real Django's file backend on a directory, with its settings.
 #[derive(Clone)]
@@ -125,7 +85,7 @@ impl Django {
     }
 
     fn command(&self) -> Command {
-        let mut cmd = Command::new(python());
+        let mut cmd = Command::new(venv_python());
         cmd.arg(manifest_dir().join("django").join("django_sessions.py"))
             .arg("--dir")
             .arg(&self.dir)
@@ -145,7 +105,7 @@ impl Django {
         cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", python().display()));
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", venv_python().display()));
         if let Some(input) = stdin {
             use std::io::Write;
             child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();

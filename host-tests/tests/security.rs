@@ -798,7 +798,7 @@ fn the_secret_never_appears_in_errors_output_or_files() {
     note(&mut texts, unit(g.set_expiry_instant(s, "2030-01-01T00:00:00")));
     note(&mut texts, unit(g.remove(s, "missing")));
     note(&mut texts, g.pop(s, "missing"));
-    note(&mut texts, b(g.exists(s, "../../etc/passwd")));
+    note(&mut texts, b(g.exists(s, Some("../../etc/passwd"))));
     note(&mut texts, unit(g.delete(s, Some("BAD/KEY"))));
     // Sessions the store writes and keeps (one compressed), scanned at the end.
     for data in [r#"{"user": 1}"#.to_owned(), json!({"big": "x".repeat(5000)}).to_string()] {

@@ -3,8 +3,8 @@
 //! interface's, from [`session_methods!`]; only the I/O under them differs.
 
 use super::{
-    Component, WitResult, bindings, clear_report, expiry_arg, expiry_value, modification_arg, parse_json, parse_object,
-    session_methods, to_json, to_json_object, wit,
+    Component, WitResult, bindings, clear_batch, clear_report, expiry_arg, expiry_value, modification_arg, parse_json,
+    parse_object, session_methods, to_json, to_json_object, wit,
 };
 use crate::dir::AsyncDir;
 use crate::expiry;
@@ -112,6 +112,11 @@ impl wit_async::Guest for Component {
 
     async fn aclear_expired() -> WitResult<wit::ClearReport> {
         Ok(clear_report(backend()?.get().await?.clear_expired().await?))
+    }
+
+    async fn aclear_expired_batch(cursor: Option<String>, limit: u32, dry_run: bool) -> WitResult<wit::ClearBatch> {
+        let store = backend()?.get().await?;
+        Ok(clear_batch(store.clear_expired_batch(cursor.as_deref(), limit, dry_run).await?))
     }
 }
 

@@ -119,7 +119,13 @@ fn clear_report(r: crate::ClearReport) -> wit::ClearReport {
         orphaned_temp_files: r.orphaned_temp_files,
         stale_placeholders: r.stale_placeholders,
         failures: r.failures,
+        undecodable_names: r.undecodable_names,
     }
+}
+
+/// Converts a `ClearBatch` into its WIT record.
+fn clear_batch(b: crate::ClearBatch) -> wit::ClearBatch {
+    wit::ClearBatch { report: clear_report(b.report), cursor: b.cursor }
 }
 
 /// The methods both resources have, each written once as `name / async twin (args) ->
@@ -130,7 +136,7 @@ macro_rules! session_methods {
         $emit!(load / aload() -> String = |s| Ok(to_json_object(&s.load().await?)));
         $emit!(create / acreate() -> () = |s| s.create().await);
         $emit!(save / asave(must_create: bool) -> () = |s| s.save(must_create).await);
-        $emit!(exists / aexists(session_key: String) -> bool = |s| s.exists(&session_key).await);
+        $emit!(exists / aexists(session_key: Option<String>) -> bool = |s| s.exists(session_key.as_deref()).await);
         $emit!(delete / adelete(session_key: Option<String>) -> () = |s| s.delete(session_key.as_deref()).await);
         $emit!(get / aget(key: String, default: Option<String>) -> Option<String> = |s| {
             let default = default.as_deref().map(parse_json).transpose()?;

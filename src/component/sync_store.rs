@@ -2,8 +2,8 @@
 //! WASI 0.2 directory.
 
 use super::{
-    Component, WitResult, clear_report, expiry_arg, expiry_value, modification_arg, parse_json, parse_object,
-    session_methods, store, to_json, to_json_object, wit,
+    Component, WitResult, clear_batch, clear_report, expiry_arg, expiry_value, modification_arg, parse_json,
+    parse_object, session_methods, store, to_json, to_json_object, wit,
 };
 use crate::expiry;
 use crate::{Error, FileStore, Session, run_sync};
@@ -34,6 +34,10 @@ impl wit::Guest for Component {
 
     fn clear_expired() -> WitResult<wit::ClearReport> {
         Ok(clear_report(run_sync(store()?.clear_expired())?))
+    }
+
+    fn clear_expired_batch(cursor: Option<String>, limit: u32, dry_run: bool) -> WitResult<wit::ClearBatch> {
+        Ok(clear_batch(run_sync(store()?.clear_expired_batch(cursor.as_deref(), limit, dry_run))?))
     }
 }
 

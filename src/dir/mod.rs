@@ -77,15 +77,40 @@ pub trait Storage {
     /// Waits `ms` milliseconds: the pause before retrying a call that failed with an error
     /// that may pass.
     async fn pause(&self, ms: u64);
+    /// A listing that reports every name that is not UTF-8 as [`Name::Undecodable`] and
+    /// carries on past entries that fail: what a sweep re-lists with when
+    /// [`entries`](Self::entries) stopped at such a name (an error for which
+    /// [`is_undecodable`] holds) or at an entry removed while it was listed. Only the WASI
+    /// 0.3 listing stops there; the others already carry on, so by default this is
+    /// `entries`.
+    async fn entries_past_undecodable(&self) -> io::Result<Self::Entries> {
+        self.entries().await
+    }
+}
+
+/// A name from a directory listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Name {
+    /// A name in UTF-8.
+    Text(String),
+    /// A name that is not valid UTF-8: never one of ours (Django and this store write
+    /// ASCII names), and one WIT strings cannot carry.
+    Undecodable,
 }
 
 /// A directory listing, one name at a time.
 #[allow(async_fn_in_trait)]
 pub trait EntryStream {
-    /// The next name, `None` at the end. Names that are not UTF-8 are skipped (never ours).
-    /// After an error the listing goes on over WASI 0.2 and natively; over WASI 0.3 it has
-    /// ended, and the next call returns `None`.
-    async fn next_name(&mut self) -> Option<io::Result<String>>;
+    /// The next name, `None` at the end. After an error the listing goes on over WASI 0.2
+    /// and natively; over WASI 0.3 it has ended, and the next call returns `None`.
+    async fn next_name(&mut self) -> Option<io::Result<Name>>;
+}
+
+/// Whether a listing's error says it stopped at a name that is not UTF-8 (WASI 0.3 ends
+/// its stream there, WASI 0.2 reports it per entry): the rest of the directory is reached
+/// through [`Storage::entries_past_undecodable`].
+pub fn is_undecodable(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::InvalidData
 }
 
 /// What `read` decides from the `stat` it makes before opening (the WASI reads share it):
@@ -148,6 +173,7 @@ macro_rules! error_kind {
             $E::InsufficientSpace | $E::Quota => K::StorageFull,
             $E::ReadOnly => K::ReadOnlyFilesystem,
             $E::Unsupported => K::Unsupported,
+            $E::IllegalByteSequence => K::InvalidData,
             _ => K::Other,
         }
     }};

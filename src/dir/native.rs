@@ -1,6 +1,6 @@
 //! The storage directory natively: `std::fs` on a path. Every future is ready at once.
 
-use super::{Contents, EntryStream, Stat, Storage, not_a_file, vanished};
+use super::{Contents, EntryStream, Name, Stat, Storage, not_a_file, vanished};
 use crate::expiry;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -15,16 +15,8 @@ pub struct Dir {
 pub struct Entries(fs::ReadDir);
 
 impl EntryStream for Entries {
-    async fn next_name(&mut self) -> Option<io::Result<String>> {
-        loop {
-            match self.0.next()? {
-                Err(e) => return Some(Err(e)),
-                Ok(entry) => match entry.file_name().into_string() {
-                    Ok(name) => return Some(Ok(name)),
-                    Err(_) => continue, // not UTF-8: never one of ours
-                },
-            }
-        }
+    async fn next_name(&mut self) -> Option<io::Result<Name>> {
+        Some(self.0.next()?.map(|entry| entry.file_name().into_string().map_or(Name::Undecodable, Name::Text)))
     }
 }
 

@@ -1,7 +1,7 @@
 //! The storage directory through WASI 0.2 (`wasi:filesystem@0.2`): one descriptor opened
 //! once per instance, every call relative to it. Every future is ready at once.
 
-use super::{Contents, EntryStream, Stat, Storage, before_open, choose_preopen, error_kind, vanished};
+use super::{Contents, EntryStream, Name, Stat, Storage, before_open, choose_preopen, error_kind, vanished};
 use crate::expiry;
 use std::io;
 use wasi::filesystem::preopens::get_directories;
@@ -23,10 +23,12 @@ pub struct Entries {
 }
 
 impl EntryStream for Entries {
-    async fn next_name(&mut self) -> Option<io::Result<String>> {
+    async fn next_name(&mut self) -> Option<io::Result<Name>> {
         match self.stream.read_directory_entry() {
-            Ok(Some(entry)) => Some(Ok(entry.name)),
+            Ok(Some(entry)) => Some(Ok(Name::Text(entry.name))),
             Ok(None) => None,
+            // Reported for that entry alone; the stream carries on after it.
+            Err(ErrorCode::IllegalByteSequence) => Some(Ok(Name::Undecodable)),
             Err(e) => Some(Err(to_io(e))),
         }
     }

@@ -2,7 +2,7 @@
 //! the same calls as the WASI 0.2 one, but each is an async import, so while one waits on
 //! the disk the host can run other calls into the same instance.
 
-use super::{Contents, EntryStream, Stat, Storage, before_open, choose_preopen, error_kind, vanished};
+use super::{Contents, EntryStream, Name, Stat, Storage, before_open, choose_preopen, error_kind, vanished};
 use crate::expiry;
 use std::io;
 use wasip3::filesystem::preopens::get_directories;
@@ -14,23 +14,38 @@ use wasip3::wit_bindgen::{FutureReader, StreamReader, StreamResult};
 /// The storage directory: one WASI 0.3 descriptor, opened once per instance.
 pub struct AsyncDir {
     fd: Descriptor,
+    /// The path it was opened from, to list it through WASI 0.2 as well.
+    path: String,
 }
 
 /// A streaming listing of the directory's file names.
-pub struct AsyncEntries {
-    entries: StreamReader<DirectoryEntry>,
-    /// Resolves to the listing's error, if it ended on one.
-    end: Option<FutureReader<Result<(), ErrorCode>>>,
+pub enum AsyncEntries {
+    /// Through WASI 0.3: the stream, and the future of how it ended (with an error, at a
+    /// name that is not UTF-8).
+    P3 {
+        /// The entries.
+        entries: StreamReader<DirectoryEntry>,
+        /// Resolves to the listing's error, if it ended on one.
+        end: Option<FutureReader<Result<(), ErrorCode>>>,
+    },
+    /// Through WASI 0.2, which reports a name that is not UTF-8 for that entry alone and
+    /// carries on. Its calls block the instance while the host lists, so it is only the
+    /// way past such a name.
+    P2(super::Entries),
 }
 
 impl EntryStream for AsyncEntries {
-    async fn next_name(&mut self) -> Option<io::Result<String>> {
+    async fn next_name(&mut self) -> Option<io::Result<Name>> {
+        let (entries, end) = match self {
+            AsyncEntries::P2(entries) => return entries.next_name().await,
+            AsyncEntries::P3 { entries, end } => (entries, end),
+        };
         // Ended (at its end or at an error): reading the stream again would trap.
-        self.end.as_ref()?;
-        if let Some(entry) = self.entries.next().await {
-            return Some(Ok(entry.name));
+        end.as_ref()?;
+        if let Some(entry) = entries.next().await {
+            return Some(Ok(Name::Text(entry.name)));
         }
-        match self.end.take()?.await {
+        match end.take()?.await {
             Ok(()) => None,
             Err(e) => Some(Err(to_io(e))),
         }
@@ -50,14 +65,15 @@ impl AsyncDir {
     /// Opens `path` through the WASI 0.3 preopen that contains it (the longest match).
     pub async fn open(path: &str) -> io::Result<AsyncDir> {
         let (preopen, rest) = choose_preopen(path, get_directories())?;
+        let path = path.to_owned();
         if rest.is_empty() {
-            return Ok(AsyncDir { fd: preopen });
+            return Ok(AsyncDir { fd: preopen, path });
         }
         let fd = preopen
             .open_at(PathFlags::empty(), rest, OpenFlags::DIRECTORY, DescriptorFlags::READ)
             .await
             .map_err(to_io)?;
-        Ok(AsyncDir { fd })
+        Ok(AsyncDir { fd, path })
     }
 }
 
@@ -151,7 +167,13 @@ impl Storage for AsyncDir {
 
     async fn entries(&self) -> io::Result<AsyncEntries> {
         let (entries, end) = self.fd.read_directory();
-        Ok(AsyncEntries { entries, end: Some(end) })
+        Ok(AsyncEntries::P3 { entries, end: Some(end) })
+    }
+
+    /// WASI 0.3 ends a listing at the first name that is not UTF-8, and so would every
+    /// re-listing; WASI 0.2 (which this component imports too) goes past it.
+    async fn entries_past_undecodable(&self) -> io::Result<AsyncEntries> {
+        Ok(AsyncEntries::P2(super::Dir::open(&self.path)?.entries().await?))
     }
 
     async fn pause(&self, ms: u64) {

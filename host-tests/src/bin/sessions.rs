@@ -34,6 +34,8 @@ Commands:
                          async component against N sequential loads on the portable one, on
                          DIR (default: .)
   components             Print the two built components: role, path and size
+  serve [OPTIONS]        Serve the web app (the store composed with a wasi:http handler)
+                         over HTTP on DIR, until Ctrl-C
 
 Options:
   --dir DIR    The session directory, preopened for the component (default ./sessions,
@@ -98,6 +100,12 @@ const COMMANDS: &[CommandHelp] = &[
         "bench-async",
         "[--n N] [--rounds R] [--json]",
         "Measures the throughput of loads over N saved sessions (default 1000) in a fresh subdirectory of DIR (default: the current directory), removed afterwards: N sequential sync loads on a warm instance of the portable component, N sequential aloads and N concurrent aloads on one instance of the async component. Each figure is the median of R rounds (default 5). Prints a table, or one JSON object with --json. Runs both components itself (no --async). Build with --release for meaningful figures.",
+        None,
+    ),
+    (
+        "serve",
+        "[--listen ADDR] [--max-instance-reuse-count N]",
+        "Serves the web app (examples/web-app composed with the portable component) with wasmtime-wasi-http on ADDR (default 127.0.0.1:8000), sessions in DIR: a fresh instance per request, or with --max-instance-reuse-count N up to N requests per instance, one at a time (wasmtime serve's flag). Passes the settings above and the web app's (SESSION_COOKIE_SECURE, SESSION_SAVE_EVERY_REQUEST, PEER_URL) through. Prints a line per request on stderr (method, path, status, microseconds); Ctrl-C stops it after the requests in flight.",
         None,
     ),
     (
@@ -199,6 +207,7 @@ fn run(args: Vec<String>) -> Result<(), Failure> {
         "save" => arity(2, 2)?,
         "bench" => return bench(dir.unwrap_or_else(|| PathBuf::from(".")), rest),
         "bench-async" => return bench_async(dir.unwrap_or_else(|| PathBuf::from(".")), rest),
+        "serve" => return serve(&dir.unwrap_or_else(|| PathBuf::from("sessions")), rest),
         "components" => {
             arity(0, 0)?;
             return components();
@@ -352,6 +361,7 @@ impl Either {
                     "orphaned_temp_files": r.orphaned_temp_files,
                     "stale_placeholders": r.stale_placeholders,
                     "failures": r.failures,
+                    "undecodable_names": r.undecodable_names,
                 })
             }};
         }
@@ -360,6 +370,33 @@ impl Either {
             Either::Async(twin) => counts!(twin.executor.block_on(twin.guest.aclear_expired())?),
         })
     }
+}
+
+/// `sessions serve`.
+fn serve(dir: &Path, args: &[String]) -> Result<(), Failure> {
+    use file_sessions_host::serve::{self, Options, WEB_SETTINGS};
+    let mut tenant = tenant(dir)?;
+    for name in WEB_SETTINGS {
+        if let Ok(value) = std::env::var(name) {
+            tenant = tenant.env(name, &value);
+        }
+    }
+    let mut options = Options::new(tenant);
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--listen" => {
+                let addr = it.next().and_then(|a| a.parse().ok());
+                options.listen =
+                    addr.ok_or_else(|| Failure::Usage("--listen needs an address like 127.0.0.1:8000".into()))?;
+            }
+            "--max-instance-reuse-count" => options.max_instance_reuse_count = positive(it.next(), arg)?,
+            other => return Err(Failure::Usage(format!("serve: unknown argument {other:?}"))),
+        }
+    }
+    let listener = std::net::TcpListener::bind(options.listen)
+        .map_err(|e| Failure::Failed(format!("io: cannot listen on {}: {e}", options.listen)))?;
+    Ok(serve::run_on(listener, options)?)
 }
 
 /// `sessions components`.

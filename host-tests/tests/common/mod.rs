@@ -6,10 +6,12 @@ use file_sessions_host::twins::{AsyncGuest, AsyncRuntime};
 use file_sessions_host::{Guest, Runtime, Tenant};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 pub mod skew;
 pub mod stress;
+pub mod web;
 pub mod zlib;
 
 /// The secret of the worked examples in the behaviour reference.
@@ -71,13 +73,16 @@ impl Env {
 
     /// The names in the directory, sorted.
     pub fn files(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        names
+        names_in(self.dir.path())
     }
+}
+
+/// The names in a directory, sorted.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    names
 }
 
 /// Parses JSON text (panics on invalid JSON: the guest must return valid JSON).
@@ -165,4 +170,44 @@ pub fn snapshot(root: &Path) -> Snapshot {
     walk(root, root, &mut out);
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
+}
+
+pub fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The test virtualenv's python (Django 5.2.19, gunicorn, selenium; built once per test
+/// binary by `django/ensure-venv.sh`).
+///
+/// Never skips: the interop tests are the point of the product, and CI provides python3
+/// and PyPI access.
+pub fn venv_python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let script = manifest_dir().join("django").join("ensure-venv.sh");
+        let venv = manifest_dir().parent().unwrap().join("target").join("django-venv");
+        let out = Command::new("bash")
+            .arg(&script)
+            .arg(&venv)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "setting up Django 5.2.19 in {} failed ({}).\nThe interop tests need python3 (with venv) and \
+             access to PyPI.\nstdout:\n{stdout}\nstderr:\n{stderr}",
+            venv.display(),
+            out.status
+        );
+        let last = stdout
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or_else(|| panic!("{} printed no python path.\nstderr:\n{stderr}", script.display()));
+        let python = PathBuf::from(last.trim());
+        assert!(python.is_file(), "{} named {}, which is not a file", script.display(), python.display());
+        python
+    })
 }

@@ -215,7 +215,7 @@ impl Guest {
         fn load() -> String = call_load;
         fn save(must_create: bool) -> () = call_save;
         fn create() -> () = call_create;
-        fn exists(key: &str) -> bool = call_exists;
+        fn exists(key: Option<&str>) -> bool = call_exists;
         fn delete(key: Option<&str>) -> () = call_delete;
         fn remove(key: &str) -> () = call_remove;
         fn flush() -> () = call_flush;
