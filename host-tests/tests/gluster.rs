@@ -88,6 +88,7 @@ impl Bed {
             Some(0) => {}
             Some(3) => {
                 eprintln!("SKIPPED: the GlusterFS two-host suite cannot run here: {why}");
+                report("two hosts on GlusterFS", "skipped", &why.replace('|', "/"));
                 return None;
             }
             _ => panic!("the GlusterFS test bed cannot run here: {why}"),
