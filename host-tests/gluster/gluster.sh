@@ -48,7 +48,7 @@ case "$cmd" in
         shift
         ;;
 esac
-state="${2:-${GLUSTER_STATE:-$root/target/gluster}}"
+state="$(realpath -m "${2:-${GLUSTER_STATE:-$root/target/gluster}}")"
 volumes=(coherent default)
 coherent_options=(performance.open-behind off performance.quick-read off performance.stat-prefetch off)
 coherent_mount=(--attribute-timeout=0 --entry-timeout=0 --negative-timeout=0 --fopen-keep-cache=off)
