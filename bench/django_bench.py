@@ -10,7 +10,10 @@ the same operations on the component and natively.
 
 Usage:
     python django_bench.py --dir DIR [--n N] [--rounds R]
-                           [--clear-sizes 1000,10000,100000] [--json]
+                           [--clear-sizes 1000,10000,100000]
+
+`sessions bench --django PYTHON` runs it (embedded in the binary) and renders its report
+with the Rust side's; it prints raw JSON only.
 
 DIR is only used through a fresh subdirectory (`django-bench-XXXXXX`) that this
 script creates, sets as SESSION_FILE_PATH, and removes at the end (also on
@@ -63,7 +66,7 @@ Also reported: peak RSS of this process (getrusage ru_maxrss, KiB), the
 filesystem type of DIR (/proc/self/mounts, longest mount-point prefix), and
 the Python and Django versions.
 
-Output: a table by default. With --json exactly one JSON object on stdout:
+Output: exactly one JSON object on stdout:
   {"implementation": "django", "django": "5.2.19", "python": "3.x.y",
    "filesystem": "tmpfs", "dir": DIR, "n": N, "rounds": R, "data_bytes": 200,
    "ops": {"create": {"median_us", "p99_us", "median_of_round_medians_us",
@@ -378,39 +381,12 @@ def positive(text):
     return value
 
 
-def table(report):
-    lines = [
-        "Django %s file sessions on %s (%s), Python %s"
-        % (report["django"], report["filesystem"], report["dir"], report["python"]),
-        "n=%d x %d rounds, %d-byte session; µs per op"
-        % (report["n"], report["rounds"], report["data_bytes"]),
-        "",
-        "%-10s %10s %10s %14s %12s" % ("op", "median", "p99", "med(rounds)", "ops/s"),
-    ]
-    for op in OPS:
-        o = report["ops"][op]
-        lines.append(
-            "%-10s %10.2f %10.2f %14.2f %12.0f"
-            % (op, o["median_us"], o["p99_us"], o["median_of_round_medians_us"],
-               o["ops_per_s"])
-        )
-    lines += ["", "clear_expired (one call, half the files expired):"]
-    for m, c in report["ops"]["clear_expired"].items():
-        lines.append(
-            "  %8s files: %8.2f µs per file, %10.2f ms total, %d left"
-            % (m, c["per_file_us"], c["total_ms"], c["remaining"])
-        )
-    lines += ["", "peak RSS: %d KiB" % report["peak_rss_kib"]]
-    return "\n".join(lines)
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--dir", required=True, help="directory to benchmark in")
     p.add_argument("--n", type=positive, default=2000, help="ops per round")
     p.add_argument("--rounds", type=positive, default=5)
     p.add_argument("--clear-sizes", type=parse_sizes, default=[1000, 10000, 100000])
-    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = p.parse_args(argv)
 
     if not os.path.isdir(args.dir):
@@ -451,11 +427,8 @@ def main(argv=None):
         "ops": ops,
         "peak_rss_kib": peak_rss_kib(),
     }
-    if args.json:
-        json.dump(report, sys.stdout)
-        sys.stdout.write("\n")
-    else:
-        print(table(report))
+    json.dump(report, sys.stdout)
+    sys.stdout.write("\n")
     return 0
 
 

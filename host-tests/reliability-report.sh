@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the reliability and security suites (host-tests/tests/reliability.rs, security.rs,
-# async_concurrency.rs, clock_skew.rs, read_path.rs) and the two-host suite on GlusterFS
-# (gluster.rs), and writes RELIABILITY.md at the repository root from the lines the tests
-# print:
+# async_concurrency.rs, clear_batches.rs, clock_skew.rs, read_path.rs, and the host's own:
+# cli.rs, code_cache.rs) and the two-host suite on GlusterFS (gluster.rs), and writes
+# RELIABILITY.md at the repository root from the lines the tests print:
 #
 #   RELIABILITY | <check> | <what was tried, how many times> | <what held>
 #
@@ -47,7 +47,7 @@ gluster_log="target/reliability-gluster.log"
 echo "running the reliability and security suites (debug build)..." >&2
 start=$(date +%s)
 status=0
-cargo test -p file-sessions-host --test reliability --test security --test async_concurrency --test clock_skew --test read_path -- --nocapture --test-threads=1 >"$log" 2>&1 || status=$?
+cargo test -p file-sessions-host --test reliability --test security --test async_concurrency --test clear_batches --test clock_skew --test read_path --test cli --test code_cache -- --nocapture --test-threads=1 >"$log" 2>&1 || status=$?
 suite_secs=$(( $(date +%s) - start ))
 
 echo "running the two-host suite on GlusterFS (GLUSTER_SECS=$gluster_secs)..." >&2
@@ -87,8 +87,8 @@ whoami_="$(id -un 2>/dev/null || true)"
     echo "# Reliability and security report"
     echo
     echo "Written by \`host-tests/reliability-report.sh\` from the output of the tests in"
-    echo "\`host-tests/tests/\` (reliability, security, async_concurrency, clock_skew, read_path, and"
-    echo "gluster for the two-host section): each row is a line a test printed"
+    echo "\`host-tests/tests/\` (reliability, security, async_concurrency, clear_batches, clock_skew, read_path, cli,"
+    echo "code_cache, and gluster for the two-host section): each row is a line a test printed"
     echo "(\`RELIABILITY | check | tried | held\`) after its assertions passed. Figures"
     echo "vary a little between runs (thread races, random keys); regenerate with"
     echo "\`host-tests/reliability-report.sh --long-fuzz 200000\` (or without \`--long-fuzz\` for the"
@@ -97,7 +97,7 @@ whoami_="$(id -un 2>/dev/null || true)"
     echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- Machine: $(uname -srm), $(nproc) cores${cpu:+ ($cpu)}, ${mem_gib:-?} GiB memory; temporary files on ${tmp_fs:-?}; running as ${whoami_:-?}"
     echo "- Toolchain: $(rustc -V 2>/dev/null || echo 'rustc ?'); wasmtime 48.0.8; the guest built for wasm32-wasip2 in release, the host and tests in a debug build (as CI runs them)"
-    echo "- Suite: \`cargo test -p file-sessions-host --test reliability --test security --test async_concurrency --test clock_skew --test read_path -- --nocapture --test-threads=1\`: $(totals "$log") in ${suite_secs} s (one test at a time; \`cargo test --workspace\` runs them two at a time)"
+    echo "- Suite: \`cargo test -p file-sessions-host --test reliability --test security --test async_concurrency --test clear_batches --test clock_skew --test read_path --test cli --test code_cache -- --nocapture --test-threads=1\`: $(totals "$log") in ${suite_secs} s (one test at a time; \`cargo test --workspace\` runs them two at a time)"
     if [ "$status" -ne 0 ]; then
         echo "- **The suite FAILED (exit status $status)**: the rows below are from the tests that passed; the output is in \`$log\`."
     fi

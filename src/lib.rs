@@ -50,6 +50,7 @@ pub mod dir;
 pub mod error;
 pub mod expiry;
 pub mod key;
+mod log;
 pub mod session;
 pub mod settings;
 pub mod store;
@@ -59,7 +60,7 @@ pub mod sweep;
 mod component;
 
 pub use error::{Error, Result};
-pub use session::{Backend, Data, Session, State};
+pub use session::{Backend, Codec, Data, ExpiredDeletion, Session, State};
 pub use settings::Settings;
 pub use store::FileStore;
 pub use sweep::{ClearBatch, ClearReport};
@@ -70,15 +71,33 @@ pub use sweep::{ClearBatch, ClearReport};
 /// the sync and the async component share it. The synchronous directories (`std::fs`
 /// natively, WASI 0.2 on `wasm32`) answer every call at once, so their futures are ready
 /// on the first poll: this is that poll, with no executor behind it.
+///
+/// # Panics
+///
+/// If the future is not ready at once: it waits on something, which nothing here would
+/// ever wake, so polling it again would spin forever. That is a bug (an async directory
+/// driven synchronously), never an input's fault.
 pub fn run_sync<F: std::future::Future>(future: F) -> F::Output {
     use std::task::{Context, Poll, Waker};
-    let mut future = std::pin::pin!(future);
     let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        // Ready the first time with a synchronous directory; polling again is only a
-        // fallback that keeps this correct for any future.
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
+    match std::pin::pin!(future).poll(&mut cx) {
+        Poll::Ready(output) => output,
+        Poll::Pending => {
+            panic!("run_sync: the future is pending; only a synchronous directory's futures can be run here")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    #[should_panic(expected = "run_sync: the future is pending")]
+    fn run_sync_refuses_a_pending_future() {
+        super::run_sync(std::future::pending::<()>());
+    }
+
+    #[test]
+    fn run_sync_completes_a_ready_future() {
+        assert_eq!(super::run_sync(async { 42 }), 42);
     }
 }

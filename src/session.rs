@@ -1,9 +1,24 @@
-//! Django's `SessionBase`: the session's state (key, cached data, `accessed`/`modified`)
-//! and the dictionary and expiry API on top of a [`Backend`] that persists it.
+//! Django's `SessionBase`: the session's state (key, cached data, `accessed`/`modified`),
+//! the dictionary and expiry API, and how session data is encoded ([`Codec`]), on top of a
+//! [`Backend`] that persists it.
+//!
+//! The line is where Django and tower-sessions draw it. The session owns everything that
+//! is the same whatever the storage: state, the dictionary API, expiry arithmetic, and the
+//! signed encoding (`SessionBase.encode`/`decode`). A backend only persists: `load`,
+//! `create`, `save`, `exists`, `delete` ([`Backend`]), and, if it can sweep, expiry
+//! deletion ([`ExpiredDeletion`], as tower-sessions' `ExpiredDeletion`).
+//!
+//! A second backend (say over `wasi:keyvalue`) is one new file implementing those two
+//! traits, storing the text its [`Codec`] produces under the key; plus one world in
+//! `wit/store.wit` that imports what it needs and exports `store`, and the line of the
+//! `component` glue that names the backend type. The session, the codec, the settings and
+//! the WIT conversions are shared. `store::FileStore` is the file backend, written this way.
 
+use crate::codec::{DecodeError, EncodeError, MAX_DEPTH, MAX_JSON_BYTES, MAX_VALUES, Signer};
 use crate::error::{Error, Result};
 use crate::expiry::{self, DateTime, Stored};
 use crate::key;
+use crate::settings::Settings;
 use serde_json::{Map, Value};
 
 /// Session data: a JSON object, in insertion order (as a Python dict).
@@ -15,27 +30,108 @@ const TEST_COOKIE: (&str, &str) = ("testcookie", "worked");
 /// Where `set_expiry` keeps a custom expiry.
 pub const EXPIRY_KEY: &str = "_session_expiry";
 
-/// The persistence side of a session: Django's backend methods.
+/// `SessionBase.encode`/`decode`: session data as Django's signed text (`signing.dumps`
+/// with the sessions' salt, `SECRET_KEY`, and `SECRET_KEY_FALLBACKS` when verifying),
+/// within the limits a load can read back, and Django's "Session data corrupted" warning
+/// for a signature that does not verify. Built once per instance (it derives the HMAC keys).
+pub struct Codec {
+    signer: Signer,
+}
+
+impl Codec {
+    /// The codec for `SECRET_KEY` and `SECRET_KEY_FALLBACKS`.
+    pub fn new(settings: &Settings) -> Codec {
+        Codec { signer: Signer::new(&settings.secret_key, &settings.secret_key_fallbacks) }
+    }
+
+    /// `encode(session_dict)`, refusing what `decode` could not read back.
+    pub fn encode<T: serde::Serialize + ?Sized>(&self, data: &T) -> Result<String> {
+        self.signer.dumps_checked(data, expiry::now().unix_timestamp()).map_err(|e| match e {
+            EncodeError::TooLarge(n) => {
+                Error::InvalidValue(format!("the session is {n} bytes of JSON; the limit is {MAX_JSON_BYTES}"))
+            }
+            EncodeError::TooDeep => {
+                Error::InvalidValue(format!("the session is nested deeper than {MAX_DEPTH} levels"))
+            }
+            EncodeError::TooMany => Error::InvalidValue(format!("the session holds more than {MAX_VALUES} values")),
+        })
+    }
+
+    /// `decode(session_data)`: `{}` for anything that does not verify or parse; a
+    /// signature that does not verify is logged, as Django logs it.
+    pub fn decode(&self, text: &str) -> Value {
+        self.verified(text).unwrap_or_else(|| Value::Object(Data::new()))
+    }
+
+    /// Stored bytes as session data: `None` unless they are ASCII, verify and hold a JSON
+    /// object (Django crashes on non-ASCII files and on signed non-objects; here both read
+    /// as corrupt). Logs a bad signature as `decode` does.
+    pub fn decode_object(&self, bytes: &[u8]) -> Option<Data> {
+        let text = std::str::from_utf8(bytes).ok().filter(|t| t.is_ascii())?;
+        match self.verified(text)? {
+            Value::Object(data) => Some(data),
+            _ => None,
+        }
+    }
+
+    /// `signing.loads` as `decode` runs it: `None` for anything that does not verify or
+    /// parse, with Django's warning for a bad signature.
+    fn verified(&self, text: &str) -> Option<Value> {
+        match self.signer.loads(text) {
+            Ok(value) => Some(value),
+            Err(DecodeError::BadSignature) => {
+                crate::log::session_data_corrupted();
+                None
+            }
+            Err(DecodeError::Malformed(_)) => None,
+        }
+    }
+}
+
+/// The persistence side of a session: Django's backend methods, and the settings the
+/// session reads through it.
+///
+/// A backend stores each session's [`Codec`] text under its key and tells whether it has
+/// expired (by its `_session_expiry`, or by its age against the cookie age). It never
+/// creates a record for an unknown key (CVE-2015-5143): `load` of one drops the key.
 ///
 /// The methods are `async` so that one implementation serves both artifacts: over a
-/// synchronous directory every future is ready at once and [`run_sync`] drives it; the
-/// async component awaits WASI 0.3 I/O instead.
+/// synchronous directory every future is ready at once and [`run_sync`](crate::run_sync)
+/// drives it; the async component awaits WASI 0.3 I/O instead.
 #[allow(async_fn_in_trait)] // one thread per instance: no `Send` bound wanted
 pub trait Backend {
-    /// `load()`: the stored data. May change the state's key.
+    /// `load()`: the stored data; `{}` for a missing, unreadable or corrupt record. May
+    /// change the state's key: drops an unknown one, replaces an expired session by a new
+    /// empty one under a new key.
     async fn load(&self, state: &mut State) -> Result<Data>;
-    /// `save(must_create)`.
+    /// `save(must_create)`: stores the state's data under its key (creating a key when
+    /// it has none). `must_create` fails with `Create` when the key is taken; without it,
+    /// `Update` when the record is gone (it is not resurrected).
     async fn save(&self, state: &mut State, must_create: bool) -> Result<()>;
-    /// `create()`.
+    /// `create()`: stores the cached data under a new random key, retrying on collisions;
+    /// marks the state modified. Never loads.
     async fn create(&self, state: &mut State) -> Result<()>;
-    /// `exists(session_key)`.
+    /// `exists(session_key)`: whether a record exists for the key (expiry not checked).
     async fn exists(&self, session_key: &str) -> Result<bool>;
-    /// `delete(session_key)`; `None` means the state's own key.
+    /// `delete(session_key)`; `None` means the state's own key. A missing record is fine.
     async fn delete(&self, state: &State, session_key: Option<&str>) -> Result<()>;
     /// `get_session_cookie_age()`.
     fn cookie_age(&self) -> i64;
     /// `SESSION_EXPIRE_AT_BROWSER_CLOSE`.
     fn expire_at_browser_close(&self) -> bool;
+    /// The sessions' codec: what the backend encodes to store and decodes on load.
+    fn codec(&self) -> &Codec;
+}
+
+/// Expiry deletion (`clear_expired`, `manage.py clearsessions`), for a backend that can
+/// sweep its records: deletes expired sessions and never creates any.
+#[allow(async_fn_in_trait)]
+pub trait ExpiredDeletion {
+    /// `clear_expired()` in one call.
+    async fn clear_expired(&self) -> Result<crate::ClearReport>;
+    /// One bounded step of the sweep: at most `limit` records from `cursor`; with
+    /// `dry_run`, nothing removed.
+    async fn clear_expired_batch(&self, cursor: Option<&str>, limit: u32, dry_run: bool) -> Result<crate::ClearBatch>;
 }
 
 impl<B: Backend + ?Sized> Backend for std::rc::Rc<B> {
@@ -59,6 +155,9 @@ impl<B: Backend + ?Sized> Backend for std::rc::Rc<B> {
     }
     fn expire_at_browser_close(&self) -> bool {
         (**self).expire_at_browser_close()
+    }
+    fn codec(&self) -> &Codec {
+        (**self).codec()
     }
 }
 
@@ -175,6 +274,16 @@ impl<B: Backend> Session<B> {
     /// `delete(session_key)`.
     pub async fn delete(&self, session_key: Option<&str>) -> Result<()> {
         self.backend.delete(&self.state, session_key).await
+    }
+
+    /// `encode(session_dict)`.
+    pub fn encode<T: serde::Serialize + ?Sized>(&self, data: &T) -> Result<String> {
+        self.backend.codec().encode(data)
+    }
+
+    /// `decode(session_data)`: `{}` for anything that does not verify or parse.
+    pub fn decode(&self, session_data: &str) -> Value {
+        self.backend.codec().decode(session_data)
     }
 
     /// `get(key, default)`.

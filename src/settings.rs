@@ -1,17 +1,50 @@
 //! Settings, read from the component's environment under Django's names.
+//!
+//! [`SETTINGS`] is the one list of what is read, with a line on each: the filter in
+//! [`Settings::from_vars`] and any host that passes settings through or documents them
+//! (the `sessions` command) take it from there. A new setting is one entry there, one
+//! field and its parse below, and its use.
 
 use crate::error::{Error, Result};
 
-/// The environment variables read, with Django's setting names.
-pub const SETTINGS: [&str; 8] = [
-    "SECRET_KEY",
-    "SECRET_KEY_FALLBACKS",
-    "SESSION_FILE_PATH",
-    "TMPDIR",
-    "SESSION_COOKIE_NAME",
-    "SESSION_COOKIE_AGE",
-    "SESSION_EXPIRE_AT_BROWSER_CLOSE",
-    "SESSION_FILE_CLOCK_SKEW",
+/// One setting the component reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    /// Its name, as in Django's settings and in the component's environment.
+    pub name: &'static str,
+    /// One line: what it does, its format and its default.
+    pub about: &'static str,
+}
+
+/// Every setting the component reads, in the README's order.
+pub const SETTINGS: &[Setting] = &[
+    Setting { name: "SECRET_KEY", about: "signs and verifies sessions; required" },
+    Setting {
+        name: "SECRET_KEY_FALLBACKS",
+        about: "older keys still accepted (never used to sign): a JSON array of strings; default none",
+    },
+    Setting {
+        name: "SESSION_FILE_PATH",
+        about: "the storage directory, inside a WASI preopen; default TMPDIR, else /tmp",
+    },
+    Setting { name: "TMPDIR", about: "the storage directory when SESSION_FILE_PATH is unset" },
+    Setting {
+        name: "SESSION_COOKIE_NAME",
+        about: "the cookie name and file-name prefix, a cookie-name token; default sessionid",
+    },
+    Setting {
+        name: "SESSION_COOKIE_AGE",
+        about: "seconds a session lives after its last save, an integer; default 1209600 (two weeks)",
+    },
+    Setting {
+        name: "SESSION_EXPIRE_AT_BROWSER_CLOSE",
+        about: "true/false/1/0: sessions without their own expiry end when the browser closes; default false",
+    },
+    Setting {
+        name: "SESSION_FILE_CLOCK_SKEW",
+        about: "not Django's: seconds an expired session stays before load or clear-expired removes it, \
+                for hosts whose clocks differ by up to this much; 0 to 86400, default 0",
+    },
 ];
 
 /// Django's default `SESSION_COOKIE_AGE`: two weeks.
@@ -51,7 +84,7 @@ impl Settings {
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Settings> {
         let mut get = std::collections::HashMap::new();
         for (k, v) in vars {
-            if !SETTINGS.contains(&k.as_str()) || v.is_empty() {
+            if !SETTINGS.iter().any(|s| s.name == k) || v.is_empty() {
                 continue;
             }
             // A C-string environment would silently cut the value here (a shorter secret,
@@ -230,6 +263,18 @@ mod tests {
         for bad in ["../x", "a/b", "a b", "..", "sess;id"] {
             expect_improperly_configured(&[("SECRET_KEY", "k"), ("SESSION_COOKIE_NAME", bad)], "SESSION_COOKIE_NAME");
         }
+    }
+
+    #[test]
+    fn every_listed_setting_is_read_and_nothing_else() {
+        for setting in SETTINGS {
+            // A NUL is refused for every setting the filter lets through, by name.
+            let pairs = [("SECRET_KEY", "k"), (setting.name, "x\0y")];
+            expect_improperly_configured(&pairs, setting.name);
+            assert!(!setting.about.is_empty() && !setting.about.contains('\n'), "{}", setting.name);
+        }
+        // Anything else is not a setting of this store, whatever it holds.
+        assert!(settings(&[("SECRET_KEY", "k"), ("SESSION_SAVE_EVERY_REQUEST", "x\0y")]).is_ok());
     }
 
     #[test]

@@ -4,20 +4,19 @@
 //! [`codec`](crate::codec). Every write goes to a temporary file first and is published
 //! with one atomic step, so readers see the old session or the new one, never a mix.
 
-use crate::codec::{EncodeError, MAX_DEPTH, MAX_JSON_BYTES, MAX_VALUES, Signer};
 use crate::dir::{self, Dir, Storage};
 use crate::error::{Error, Result};
 use crate::expiry::{self, is_expired};
 use crate::key;
-use crate::session::{Backend, Data, EXPIRY_KEY, State};
+use crate::session::{Backend, Codec, Data, EXPIRY_KEY, State};
 use crate::settings::Settings;
 use crate::sweep::Sweep;
-use serde_json::Value;
 use std::cell::RefCell;
 use std::io;
+use std::rc::Rc;
 use time::OffsetDateTime;
 
-/// Largest session file read: room for [`codec::MAX_JSON_BYTES`] of JSON in base64.
+/// Largest session file read: room for [`MAX_JSON_BYTES`](crate::codec::MAX_JSON_BYTES) of JSON in base64.
 /// Bigger files load as corrupt (`{}`); sessions too big or too deep to read back are
 /// refused on save, so nothing is ever written that could not be read back.
 pub const MAX_FILE_BYTES: u64 = (crate::codec::MAX_JSON_BYTES as u64) * 3 / 2;
@@ -49,13 +48,14 @@ pub(crate) enum Found {
     Expired { removable: bool },
 }
 
-/// The file session store: settings, the storage directory and the signer, shared by all
+/// The file session store: settings, the storage directory and the sessions' codec, shared by all
 /// sessions of an instance. Generic over how the directory is reached ([`Storage`]): the
 /// logic is the same for the synchronous and the async component.
 pub struct FileStore<D: Storage = Dir> {
     pub(crate) settings: Settings,
     pub(crate) dir: D,
-    signer: Signer,
+    /// The sessions' encoding, which the store applies to what it reads and writes.
+    codec: Rc<Codec>,
     /// The listing of the last `clear_expired_batch`, kept for the next step.
     pub(crate) sweep: RefCell<Option<Sweep<D::Entries>>>,
 }
@@ -81,8 +81,13 @@ pub fn unusable_path(settings: &Settings, e: &io::Error) -> Error {
 impl<D: Storage> FileStore<D> {
     /// A store over an already opened directory; derives the signing keys.
     pub fn with_dir(settings: Settings, dir: D) -> FileStore<D> {
-        let signer = Signer::new(&settings.secret_key, &settings.secret_key_fallbacks);
-        FileStore { settings, dir, signer, sweep: RefCell::new(None) }
+        let codec = Rc::new(Codec::new(&settings));
+        FileStore::with_codec(settings, dir, codec)
+    }
+
+    /// A store over an already opened directory, with the sessions' codec.
+    pub fn with_codec(settings: Settings, dir: D, codec: Rc<Codec>) -> FileStore<D> {
+        FileStore { settings, dir, codec, sweep: RefCell::new(None) }
     }
 
     /// `SESSION_FILE_PATH` as configured.
@@ -95,22 +100,24 @@ impl<D: Storage> FileStore<D> {
         &self.settings.cookie_name
     }
 
-    /// `encode(session_dict)`, refusing what `load` could not read back.
+    /// `encode(session_dict)` with this store's codec (see [`Codec::encode`]).
     pub fn encode<T: serde::Serialize + ?Sized>(&self, data: &T) -> Result<String> {
-        self.signer.dumps_checked(data, expiry::now().unix_timestamp()).map_err(|e| match e {
-            EncodeError::TooLarge(n) => {
-                Error::InvalidValue(format!("the session is {n} bytes of JSON; the limit is {MAX_JSON_BYTES}"))
-            }
-            EncodeError::TooDeep => {
-                Error::InvalidValue(format!("the session is nested deeper than {MAX_DEPTH} levels"))
-            }
-            EncodeError::TooMany => Error::InvalidValue(format!("the session holds more than {MAX_VALUES} values")),
-        })
+        self.codec.encode(data)
     }
 
-    /// `decode(session_data)`: `{}` for anything that does not verify or parse.
-    pub fn decode(&self, text: &str) -> Value {
-        self.signer.loads(text).unwrap_or_else(|_| Value::Object(Data::new()))
+    /// A session file's name as errors show it: the prefix and the key's first 4
+    /// characters, enough to find the file. The key is a bearer token, and hosts log errors.
+    fn shown(&self, name: &str) -> String {
+        let prefix = self.settings.cookie_name.as_str();
+        let key = name.strip_prefix(prefix).unwrap_or(name);
+        let head = key.char_indices().nth(4).map_or(key, |(cut, _)| &key[..cut]);
+        // Keys are `[a-z0-9]`: an underscore is the `_out_` of a temporary file.
+        let temporary = if key.contains('_') { " (a temporary file)" } else { "" };
+        format!("{prefix}{head}…{temporary}")
+    }
+
+    fn taken(&self, name: &str) -> Error {
+        Error::Create(format!("the session {} already exists", self.shown(name)))
     }
 
     /// `_key_to_file`: the file name for `key`. The `[a-z0-9]` check is what keeps path
@@ -141,7 +148,7 @@ impl<D: Storage> FileStore<D> {
         if file.bytes.as_ref().is_some_and(Vec::is_empty) {
             return Ok(Found::Placeholder { mtime: file.mtime });
         }
-        let data = file.bytes.and_then(|b| self.decode_object(&b)).unwrap_or_default();
+        let data = file.bytes.and_then(|b| self.codec.decode_object(&b)).unwrap_or_default();
         let expired_at = |t| is_expired(data.get(EXPIRY_KEY), file.mtime, t, self.settings.cookie_age);
         Ok(if !expired_at(now) {
             Found::Live(data)
@@ -154,16 +161,6 @@ impl<D: Storage> FileStore<D> {
     /// every host whose clock is at most that far ahead of the writer's (#12).
     pub(crate) fn settled(&self, now: OffsetDateTime) -> OffsetDateTime {
         now.saturating_sub(time::Duration::seconds(self.settings.clock_skew))
-    }
-
-    /// The stored object, if the bytes are ASCII, verify and hold a JSON object. Django
-    /// crashes on non-ASCII files and on signed non-objects; both read as corrupt here.
-    fn decode_object(&self, bytes: &[u8]) -> Option<Data> {
-        let text = std::str::from_utf8(bytes).ok().filter(|t| t.is_ascii())?;
-        match self.signer.loads(text) {
-            Ok(Value::Object(data)) => Some(data),
-            _ => None,
-        }
     }
 
     /// `load()`, with the expired-session replacement optional (`clear_expired` suppresses
@@ -179,7 +176,8 @@ impl<D: Storage> FileStore<D> {
         };
         // Django reads every error as "no session" and starts a new one: a logout at random
         // on a network filesystem. Here the key is kept and the error reported.
-        let found = self.find(&name, expiry::now()).await.map_err(|e| Error::io("cannot read", &name, &e))?;
+        let found =
+            self.find(&name, expiry::now()).await.map_err(|e| Error::io("cannot read", &self.shown(&name), &e))?;
         match found {
             // An unknown key never creates a record (CVE-2015-5143): forget it, so the
             // next save creates a session under a fresh key.
@@ -210,10 +208,10 @@ impl<D: Storage> FileStore<D> {
             match self.dir.write_new(&temp, bytes).await {
                 Ok(()) => return Ok(temp),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(Error::io("cannot write", &temp, &e)),
+                Err(e) => return Err(Error::io("cannot write", &self.shown(&temp), &e)),
             }
         }
-        Err(Error::Io(format!("no free temporary name beside {name}")))
+        Err(Error::Io(format!("no free temporary name beside {}", self.shown(name))))
     }
 
     /// Publishes `bytes` as `name`. The complete contents are written to a temporary file
@@ -236,16 +234,20 @@ impl<D: Storage> FileStore<D> {
     async fn publish_new(&self, temp: &str, name: &str) -> Result<()> {
         match self.dir.link(temp, name).await {
             Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(taken(name)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(self.taken(name)),
             // Filesystems without hard links: Django's way, placeholder then rename.
             Err(e) if matches!(e.kind(), io::ErrorKind::Unsupported | io::ErrorKind::PermissionDenied) => {
                 match self.dir.write_new(name, b"").await {
-                    Ok(()) => self.dir.rename(temp, name).await.map_err(|e| Error::io("cannot publish", name, &e)),
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(taken(name)),
-                    Err(e) => Err(Error::io("cannot create", name, &e)),
+                    Ok(()) => self
+                        .dir
+                        .rename(temp, name)
+                        .await
+                        .map_err(|e| Error::io("cannot publish", &self.shown(name), &e)),
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(self.taken(name)),
+                    Err(e) => Err(Error::io("cannot create", &self.shown(name), &e)),
                 }
             }
-            Err(e) => Err(Error::io("cannot create", name, &e)),
+            Err(e) => Err(Error::io("cannot create", &self.shown(name), &e)),
         }
     }
 
@@ -256,13 +258,13 @@ impl<D: Storage> FileStore<D> {
     async fn publish_update(&self, temp: &str, name: &str) -> Result<()> {
         match retried(&self.dir, async || self.dir.stat(name).await).await {
             Ok(stat) if stat.is_file => {
-                self.dir.rename(temp, name).await.map_err(|e| Error::io("cannot replace", name, &e))
+                self.dir.rename(temp, name).await.map_err(|e| Error::io("cannot replace", &self.shown(name), &e))
             }
-            Ok(_) => Err(Error::Io(format!("cannot replace {name}: not a regular file"))),
+            Ok(_) => Err(Error::Io(format!("cannot replace {}: not a regular file", self.shown(name)))),
             Err(e) if dir::is_absent(&e) => {
-                Err(Error::Update(format!("the session {name} was deleted while it was being saved")))
+                Err(Error::Update(format!("the session {} was deleted while it was being saved", self.shown(name))))
             }
-            Err(e) => Err(Error::io("cannot replace", name, &e)),
+            Err(e) => Err(Error::io("cannot replace", &self.shown(name), &e)),
         }
     }
 }
@@ -282,10 +284,6 @@ async fn retried<T, D: Storage>(dir: &D, mut op: impl AsyncFnMut() -> io::Result
             result => return result,
         }
     }
-}
-
-fn taken(name: &str) -> Error {
-    Error::Create(format!("the session {name} already exists"))
 }
 
 impl<D: Storage> FileStore<D> {
@@ -310,7 +308,7 @@ impl<D: Storage> Backend for FileStore<D> {
         if state.key().is_none() {
             return self.create(state).await;
         }
-        let text = self.encode(state.data(self, must_create).await?)?;
+        let text = self.codec.encode(state.data(self, must_create).await?)?;
         self.write(state, text, must_create).await
     }
 
@@ -319,7 +317,7 @@ impl<D: Storage> Backend for FileStore<D> {
     async fn create(&self, state: &mut State) -> Result<()> {
         for _ in 0..MAX_CREATE_ATTEMPTS {
             state.set_key(Some(Self::new_key()?));
-            let text = self.encode(state.data_unloaded())?;
+            let text = self.codec.encode(state.data_unloaded())?;
             match self.write(state, text, true).await {
                 Err(Error::Create(_)) => continue,
                 Err(e) => return Err(e),
@@ -339,7 +337,7 @@ impl<D: Storage> Backend for FileStore<D> {
         match retried(&self.dir, async || self.dir.stat(&name).await).await {
             Ok(_) => Ok(true),
             Err(e) if dir::is_absent(&e) => Ok(false),
-            Err(e) => Err(Error::io("cannot check", &name, &e)),
+            Err(e) => Err(Error::io("cannot check", &self.shown(&name), &e)),
         }
     }
 
@@ -351,7 +349,7 @@ impl<D: Storage> Backend for FileStore<D> {
             Ok(()) => Ok(()),
             Err(e) if dir::is_absent(&e) => Ok(()),
             // Django swallows this; a logout that silently did not happen is worse.
-            Err(e) => Err(Error::io("cannot delete", &name, &e)),
+            Err(e) => Err(Error::io("cannot delete", &self.shown(&name), &e)),
         }
     }
 
@@ -362,6 +360,10 @@ impl<D: Storage> Backend for FileStore<D> {
     fn expire_at_browser_close(&self) -> bool {
         self.settings.expire_at_browser_close
     }
+
+    fn codec(&self) -> &Codec {
+        &self.codec
+    }
 }
 
 #[cfg(test)]
@@ -370,7 +372,7 @@ mod tests {
     //! `host-tests/` cover the same paths through the component).
     use super::*;
     use crate::run_sync;
-    use crate::session::Session;
+    use crate::session::{ExpiredDeletion, Session};
     use serde_json::json;
     use std::rc::Rc;
 

@@ -15,6 +15,7 @@ use crate::dir::{self, EntryStream, Name, Storage};
 use crate::error::{Error, Result};
 use crate::expiry::{self, is_expired};
 use crate::key;
+use crate::session::ExpiredDeletion;
 use crate::store::{FileStore, Found};
 use std::io;
 use time::OffsetDateTime;
@@ -98,12 +99,12 @@ impl<E: EntryStream> Sweep<E> {
     }
 }
 
-impl<D: Storage> FileStore<D> {
+impl<D: Storage> ExpiredDeletion for FileStore<D> {
     /// `clear_expired()`: deletes expired sessions without creating any, plus temporary
     /// files older than an hour and empty placeholders older than the cookie age (which
     /// Django leaves forever). Files it cannot read or delete, and names that are not
     /// UTF-8, are counted and skipped.
-    pub async fn clear_expired(&self) -> Result<ClearReport> {
+    async fn clear_expired(&self) -> Result<ClearReport> {
         let mut sweep = Sweep::open(&self.dir, 0).await.map_err(|e| self.cannot_list(&e))?;
         let mut report = ClearReport::default();
         self.sweep_some(&mut sweep, u64::MAX, false, &mut report).await?;
@@ -113,7 +114,7 @@ impl<D: Storage> FileStore<D> {
     /// One bounded step of `clear_expired`: examines at most `limit` (at least 1) entries
     /// from `cursor` (`None`: the start). With `dry_run` nothing is removed and the report
     /// counts what would have been.
-    pub async fn clear_expired_batch(&self, cursor: Option<&str>, limit: u32, dry_run: bool) -> Result<ClearBatch> {
+    async fn clear_expired_batch(&self, cursor: Option<&str>, limit: u32, dry_run: bool) -> Result<ClearBatch> {
         if limit == 0 {
             return Err(Error::InvalidValue("the batch limit must be at least 1".into()));
         }
@@ -132,7 +133,9 @@ impl<D: Storage> FileStore<D> {
         self.sweep.replace(Some(sweep));
         Ok(ClearBatch { report, cursor: Some(cursor) })
     }
+}
 
+impl<D: Storage> FileStore<D> {
     fn cannot_list(&self, e: &io::Error) -> Error {
         Error::io("cannot list", self.storage_path(), e)
     }

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Ensure a virtualenv with the pinned requirements.txt beside this script (Django 5.2.19,
-# gunicorn, selenium; from PyPI) exists at VENV_DIR.
+# Ensure a virtualenv with requirements.txt (beside this script: Django 5.2.19, the PyPI
+# wasmtime package, gunicorn and selenium, pinned) installed from PyPI exists at VENV_DIR.
 #
 # Usage: ensure-venv.sh VENV_DIR
 #
 # Idempotent and safe to run concurrently (an flock on VENV_DIR.lock serialises
-# creators). On the fast path (venv already present with the right Django) it
+# creators). On the fast path (venv already present with these requirements) it
 # prints nothing but the python path. In all successful cases the LAST line on
 # stdout is the absolute path of the venv's python interpreter.
 set -euo pipefail
@@ -15,22 +15,18 @@ if [[ $# -ne 1 || -z "$1" ]]; then
     exit 2
 fi
 
-REQUIREMENTS="$(cd -- "$(dirname -- "$0")" && pwd)/requirements.txt"
+REQUIREMENTS="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)/requirements.txt"
 
 # Absolute path, so the printed python path is usable from any cwd.
 mkdir -p "$(dirname -- "$1")"
 VENV_DIR="$(cd -- "$(dirname -- "$1")" && pwd)/$(basename -- "$1")"
 PY="$VENV_DIR/bin/python"
 
-# Every `name==version` line of requirements.txt is installed at that version.
+# The venv is complete when it holds a copy of the requirements it was built from
+# (written last, after a successful install).
+STAMP="$VENV_DIR/requirements.installed"
 venv_ok() {
-    [[ -x "$PY" ]] &&
-        "$PY" - "$REQUIREMENTS" >/dev/null 2>&1 <<'PYEOF'
-import sys
-from importlib.metadata import version
-pins = [l.split("#")[0].strip() for l in open(sys.argv[1])]
-sys.exit(0 if all(version(n) == v for n, v in (p.split("==") for p in pins if p)) else 1)
-PYEOF
+    [[ -x "$PY" ]] && cmp -s "$REQUIREMENTS" "$STAMP"
 }
 
 # Fast path: no lock, no output besides the python path.
@@ -58,7 +54,9 @@ make_venv() {
 }
 
 install_requirements() {
-    "$PY" -m pip install --disable-pip-version-check -q -r "$REQUIREMENTS" >&2
+    "$PY" -m pip install --disable-pip-version-check -q -r "$REQUIREMENTS" >&2 &&
+        "$PY" -c "import django, wasmtime" >&2 &&
+        cp -- "$REQUIREMENTS" "$STAMP"
 }
 
 if ! venv_ok; then
@@ -71,7 +69,7 @@ if ! venv_ok; then
         install_requirements
     fi
     if ! venv_ok; then
-        echo "ensure-venv.sh: $REQUIREMENTS not all installed in $PY" >&2
+        echo "ensure-venv.sh: $REQUIREMENTS not installed in $VENV_DIR" >&2
         exit 1
     fi
 fi

@@ -17,27 +17,28 @@
 //! # Ok::<(), file_sessions_host::HostError>(())
 //! ```
 
-use crate::{HostError, Result, Runtime, Tenant, load_component};
+use crate::{CodeCache, GuestStderr, HostError, Result, Runtime, Tenant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use std::borrow::Cow;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-/// The composed web app this crate was built with (`target/web-app/web-app.wasm`).
-pub const WEB_APP_WASM: &str = env!("FILE_SESSIONS_WEB_APP_WASM");
+/// The composed web app, embedded: `examples/web-app` plugged with the portable store
+/// (`target/web-app/web-app.wasm` in the build tree).
+pub const WEB_APP_WASM: &[u8] = include_bytes!(env!("FILE_SESSIONS_WEB_APP_WASM"));
 
 /// Settings the web app reads besides the store's: Django's `SESSION_COOKIE_SECURE` and
 /// `SESSION_SAVE_EVERY_REQUEST`, and `PEER_URL` (the Django app beside it, for a link).
@@ -57,7 +58,9 @@ pub struct Options {
     /// The session directory and the settings (`--dir` and the environment).
     pub tenant: Tenant,
     /// The component to serve (default [`WEB_APP_WASM`]).
-    pub component: PathBuf,
+    pub component: Cow<'static, [u8]>,
+    /// Where its compiled code is kept between runs (default [`CodeCache::User`]).
+    pub cache: CodeCache,
     /// Requests one instance serves, one at a time, before it is dropped (1: a fresh
     /// instance per request, the default, as `wasmtime serve` does for WASI 0.2).
     pub max_instance_reuse_count: usize,
@@ -72,7 +75,8 @@ impl Options {
         Options {
             listen: DEFAULT_LISTEN.parse().expect("a valid address"),
             tenant,
-            component: PathBuf::from(WEB_APP_WASM),
+            component: Cow::Borrowed(WEB_APP_WASM),
+            cache: CodeCache::default(),
             max_instance_reuse_count: 1,
             log_requests: true,
         }
@@ -82,7 +86,7 @@ impl Options {
 /// Binds `options.listen` and serves until Ctrl-C (see [`run_on`]).
 pub fn run(options: Options) -> Result<()> {
     let listener = std::net::TcpListener::bind(options.listen)
-        .map_err(|e| io_error(std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", options.listen))))?;
+        .map_err(|e| HostError::Io { context: format!("cannot listen on {}", options.listen), source: e })?;
     run_on(listener, options)
 }
 
@@ -95,11 +99,7 @@ pub fn run_on(listener: std::net::TcpListener, options: Options) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(io_error)?;
     runtime.block_on(async {
         let listener = TcpListener::from_std(listener).map_err(io_error)?;
-        eprintln!(
-            "serving {} on http://{addr} (sessions in {}); Ctrl-C stops",
-            options.component.display(),
-            options.tenant.dir.display()
-        );
+        eprintln!("serving the web app on http://{addr} (sessions in {}); Ctrl-C stops", options.tenant.dir.display());
         server
             .serve(listener, async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -175,11 +175,11 @@ struct Instance {
 }
 
 impl Server {
-    /// Compiles (or loads the precompiled) component and links it with WASI and
+    /// Compiles (or loads from the cache) the component and links it with WASI and
     /// `wasi:http`.
     pub fn new(options: &Options) -> Result<Arc<Server>> {
         let engine = Engine::new(&config())?;
-        let component = load_component(&engine, &options.component)?;
+        let (component, _) = options.cache.load(&engine, &options.component)?;
         let mut linker = Linker::<State>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
@@ -288,7 +288,8 @@ impl Server {
 
     /// A fresh instance: a store with the tenant's preopen and settings, its memory capped.
     async fn instantiate(&self) -> wasmtime::Result<Instance> {
-        let mut store = Store::new(self.pre.engine(), State::new(&self.tenant)?);
+        let state = State::new(&self.tenant).map_err(|e| wasmtime::format_err!("{e}"))?;
+        let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.limits);
         let proxy = self.pre.instantiate_async(&mut store).await?;
         Ok(Instance { store, proxy, served: 0 })
@@ -320,8 +321,8 @@ fn internal_error(e: &wasmtime::Error) -> hyper::Response<HyperOutgoingBody> {
     response
 }
 
-fn io_error(e: std::io::Error) -> HostError {
-    HostError::Trap(wasmtime::format_err!("{e}"))
+fn io_error(source: std::io::Error) -> HostError {
+    HostError::Io { context: "serve".into(), source }
 }
 
 /// One instance's host state: WASI (the preopen, the settings), `wasi:http`, the memory cap.
@@ -334,15 +335,10 @@ struct State {
 }
 
 impl State {
-    fn new(tenant: &Tenant) -> wasmtime::Result<State> {
-        let wasi = WasiCtxBuilder::new()
-            // Before `preopened_dir` (each preopen takes the setting in force): the store's
-            // file calls are short, so they run on this thread instead of a pool hop each.
-            .allow_blocking_current_thread(true)
-            .preopened_dir(&tenant.dir, &tenant.guest_path, tenant.perms)?
-            .envs(&tenant.env)
-            .inherit_stderr()
-            .build();
+    fn new(tenant: &Tenant) -> Result<State> {
+        // The store's file calls are short, so they run on the request's thread instead of
+        // a pool hop each; the guest's stderr (its log) goes to the server's.
+        let (wasi, _) = tenant.wasi(true, GuestStderr::Inherit)?;
         let limits = StoreLimitsBuilder::new().memory_size(tenant.memory_limit).build();
         Ok(State { wasi, http: WasiHttpCtx::new(), hooks: NoOutgoingRequests, table: ResourceTable::new(), limits })
     }

@@ -24,10 +24,11 @@
 //! # Ok(()) }
 //! ```
 
-use crate::{HostError, HostState, Result, SessionHandle, StoreError, Tenant, load_component};
-use std::path::Path;
+use crate::runtime::{Builder, Shared};
+use crate::{HostError, HostState, Result, SessionHandle};
+use crate::{Tenant, cache::CodeSource};
 use wasmtime::component::{Accessor, Linker};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{Config, Store};
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -40,38 +41,26 @@ mod bindings {
 }
 
 use bindings::exports::file_sessions::store::store as wit;
+/// The store's error as the async world's bindings spell it; it converts into
+/// [`StoreError`](crate::StoreError) through the one table of error kinds.
+pub(crate) use wit::Error as WitError;
 pub use wit::{ClearBatch, ClearReport, Expiry};
-
-impl From<wit::Error> for StoreError {
-    fn from(e: wit::Error) -> StoreError {
-        match e {
-            wit::Error::CreateError(s) => StoreError::CreateError(s),
-            wit::Error::UpdateError(s) => StoreError::UpdateError(s),
-            wit::Error::InvalidSessionKey(s) => StoreError::InvalidSessionKey(s),
-            wit::Error::ImproperlyConfigured(s) => StoreError::ImproperlyConfigured(s),
-            wit::Error::KeyError(s) => StoreError::KeyError(s),
-            wit::Error::InvalidValue(s) => StoreError::InvalidValue(s),
-            wit::Error::Io(s) => StoreError::Io(s),
-        }
-    }
-}
-
-impl From<wit::Error> for HostError {
-    fn from(e: wit::Error) -> HostError {
-        HostError::Store(e.into())
-    }
-}
 
 /// The engine and the linked, pre-instantiated async component.
 pub struct AsyncRuntime {
-    engine: Engine,
+    shared: Shared,
     pre: bindings::FileSessionsAsyncPre<HostState>,
 }
 
 impl AsyncRuntime {
-    /// The runtime for the async component this crate was built with.
+    /// The runtime for the async component embedded in this crate.
     pub fn new() -> Result<AsyncRuntime> {
-        AsyncRuntime::from_file(Path::new(crate::GUEST_ASYNC_WASM))
+        AsyncRuntime::builder().build()
+    }
+
+    /// A runtime with other settings: `AsyncRuntime::builder().stderr(..).build()`.
+    pub fn builder() -> Builder<AsyncRuntime> {
+        Builder::new()
     }
 
     /// The engine settings the async component needs: component-model async on (and
@@ -82,24 +71,30 @@ impl AsyncRuntime {
         config
     }
 
-    /// The runtime for an async component file.
-    pub fn from_file(wasm: &Path) -> Result<AsyncRuntime> {
-        let engine = Engine::new(&AsyncRuntime::config())?;
-        let component = load_component(&engine, wasm)?;
-        let mut linker = Linker::<HostState>::new(&engine);
-        // WASI 0.2 for the sync exports (and Rust's std), WASI 0.3 for the async ones.
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi::p3::add_to_linker(&mut linker)?;
-        let pre = bindings::FileSessionsAsyncPre::new(linker.instantiate_pre(&component)?)?;
-        Ok(AsyncRuntime { engine, pre })
+    /// Whether the compiled component came from the cache.
+    pub fn code_source(&self) -> CodeSource {
+        self.shared.source
     }
 
     /// A fresh instance for `tenant`. Its filesystem calls run on the executor's blocking
     /// pool, never on the thread that drives the instance.
     pub async fn instantiate(&self, tenant: &Tenant) -> Result<AsyncGuest> {
-        let mut store = tenant.store(&self.engine, false)?;
+        let mut store = self.shared.store(tenant, false)?;
         let api = self.pre.instantiate_async(&mut store).await?;
         Ok(AsyncGuest { store, api })
+    }
+}
+
+impl Builder<AsyncRuntime> {
+    /// The runtime.
+    pub fn build(self) -> Result<AsyncRuntime> {
+        let (shared, component) = self.compile(AsyncRuntime::config(), crate::GUEST_ASYNC_WASM)?;
+        let mut linker = Linker::<HostState>::new(&shared.engine);
+        // WASI 0.2 for the sync exports (and Rust's std), WASI 0.3 for the async ones.
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+        let pre = bindings::FileSessionsAsyncPre::new(linker.instantiate_pre(&component)?)?;
+        Ok(AsyncRuntime { shared, pre })
     }
 }
 
@@ -163,7 +158,12 @@ impl AsyncGuest {
 
     /// The largest linear memory the guest has had, in bytes.
     pub fn peak_memory(&self) -> usize {
-        self.store.data().limits.peak
+        self.store.data().peak_memory()
+    }
+
+    /// What the guest wrote to stderr, when the runtime captures it.
+    pub fn stderr(&self) -> String {
+        self.store.data().stderr()
     }
 }
 
@@ -255,26 +255,9 @@ impl Twins<'_> {
         Ok(api.call_aclear_expired_batch(a, cursor.own(), limit, dry_run).await??)
     }
 
-    /// `clear_expired_batch(cursor, limit, dry_run)` (the sync interface).
-    pub async fn clear_expired_batch(
-        &self,
-        a: &Accessor<HostState>,
-        cursor: Option<&str>,
-        limit: u32,
-        dry_run: bool,
-    ) -> Result<ClearBatch> {
-        let api = self.0.file_sessions_store_store();
-        Ok(api.call_clear_expired_batch(a, cursor.own(), limit, dry_run).await??)
-    }
-
     /// `aexists(session_key)`.
     pub async fn aexists(&self, a: &Accessor<HostState>, s: SessionHandle, key: &str) -> Result<bool> {
         self.aexists_opt(a, s, Some(key)).await
-    }
-
-    /// `exists(session_key)` of the sync interface.
-    pub async fn exists(&self, a: &Accessor<HostState>, s: SessionHandle, key: &str) -> Result<bool> {
-        self.exists_opt(a, s, Some(key)).await
     }
 }
 

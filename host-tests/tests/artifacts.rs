@@ -334,8 +334,11 @@ impl Scan {
     }
 }
 
-fn read(path: &str) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+/// The component as embedded in the host, checked against the file the build wrote.
+fn read(embedded: &[u8], path: &str) -> Vec<u8> {
+    let built = std::fs::read(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    assert!(built == embedded, "{path} is not what the host embeds");
+    built
 }
 
 /// wasmparser's default features without component-model async (and the async-adjacent
@@ -362,7 +365,7 @@ fn wasi_version(name: &str) -> Option<(&str, &str)> {
 
 #[test]
 fn the_portable_component_is_wasi_0_2_only_and_uses_no_component_model_async() {
-    let bytes = read(GUEST_WASM);
+    let bytes = read(GUEST_WASM, env!("FILE_SESSIONS_WASM"));
     let scan = Scan::of(&bytes);
     println!("portable component: {}", scan.summary());
 
@@ -405,7 +408,7 @@ fn the_portable_component_is_wasi_0_2_only_and_uses_no_component_model_async() {
 
 #[test]
 fn the_async_component_imports_wasi_0_3_and_uses_component_model_async() {
-    let bytes = read(GUEST_ASYNC_WASM);
+    let bytes = read(GUEST_ASYNC_WASM, env!("FILE_SESSIONS_ASYNC_WASM"));
     let scan = Scan::of(&bytes);
     println!("async component: {}", scan.summary());
 
@@ -446,9 +449,10 @@ fn the_async_component_imports_wasi_0_3_and_uses_component_model_async() {
 /// record; nothing is asserted about them).
 #[test]
 fn the_detector_tells_the_two_apart() {
-    let (portable_bytes, async_bytes) = (read(GUEST_WASM), read(GUEST_ASYNC_WASM));
-    println!("ARTIFACT | portable component | {GUEST_WASM} | {} bytes", portable_bytes.len());
-    println!("ARTIFACT | async component | {GUEST_ASYNC_WASM} | {} bytes", async_bytes.len());
+    let (portable_bytes, async_bytes) =
+        (read(GUEST_WASM, env!("FILE_SESSIONS_WASM")), read(GUEST_ASYNC_WASM, env!("FILE_SESSIONS_ASYNC_WASM")));
+    println!("ARTIFACT | portable component | {} | {} bytes", env!("FILE_SESSIONS_WASM"), portable_bytes.len());
+    println!("ARTIFACT | async component | {} | {} bytes", env!("FILE_SESSIONS_ASYNC_WASM"), async_bytes.len());
     let portable = Scan::of(&portable_bytes);
     let asynchronous = Scan::of(&async_bytes);
     assert!(portable.async_signs().is_empty(), "portable: {:?}", portable.async_signs());
@@ -460,7 +464,7 @@ fn the_detector_tells_the_two_apart() {
 
 #[test]
 fn the_composed_web_app_imports_only_wasi_0_2() {
-    let bytes = read(WEB_APP_WASM);
+    let bytes = read(WEB_APP_WASM, env!("FILE_SESSIONS_WEB_APP_WASM"));
     let scan = Scan::of(&bytes);
     println!("web app: {} bytes, {}", bytes.len(), scan.summary());
     println!("web app imports: {}", scan.imports.join(", "));

@@ -9,7 +9,6 @@ use common::*;
 use file_sessions::codec::Signer;
 use file_sessions_host::{Expiry, Guest, HostError, SessionHandle};
 use serde_json::json;
-use std::path::Path;
 use std::time::SystemTime;
 
 /// The store's `MAX_FILE_BYTES` (1.5 MiB: 1 MiB of JSON in base64).
@@ -808,25 +807,11 @@ fn errors_never_carry_the_secret() {
 // The component's imports
 // ---------------------------------------------------------------------------------------
 
-/// The copy `Runtime::new` precompiled beside the component for this engine (compiling
-/// again takes 10+ s in a debug host); `None` when there is none (then compile).
-fn precompiled(engine: &wasmtime::Engine, bytes: &Vec<u8>) -> Option<wasmtime::component::Component> {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut h);
-    engine.precompile_compatibility_hash().hash(&mut h);
-    let cached = Path::new(file_sessions_host::GUEST_WASM).with_extension(format!("{:016x}.cwasm", h.finish()));
-    // SAFETY: the name holds a hash of these exact bytes and of this engine's settings; only
-    // the host's loader writes it, with `Engine::precompile_component`.
-    unsafe { wasmtime::component::Component::deserialize_file(engine, &cached) }.ok()
-}
-
 #[test]
 fn component_imports_only_wasi_cli_filesystem_clocks_random_io() {
     let engine = runtime().engine();
-    let bytes = std::fs::read(file_sessions_host::GUEST_WASM).unwrap();
-    let component =
-        precompiled(engine, &bytes).unwrap_or_else(|| wasmtime::component::Component::new(engine, &bytes).unwrap());
+    // Through the precompiled cache: compiling again takes 10+ s in a debug host.
+    let (component, _) = file_sessions_host::CodeCache::User.load(engine, file_sessions_host::GUEST_WASM).unwrap();
     let imports: Vec<String> = component.component_type().imports(engine).map(|(name, _)| name.to_owned()).collect();
     assert!(imports.iter().any(|i| i.starts_with("wasi:filesystem/")), "{imports:?}");
     for name in &imports {

@@ -6,8 +6,8 @@
 
 mod common;
 
+use common::venv::{manifest_dir, python as venv_python};
 use common::web::{App, Django, Host, free_port};
-use common::{manifest_dir, venv_python};
 use std::path::Path;
 use std::process::Command;
 

@@ -11,6 +11,7 @@
 //! 0.3 listing, which ends at such a name.
 
 mod common;
+use common::stress::report;
 use common::*;
 
 use file_sessions_host::ClearReport;
@@ -273,11 +274,20 @@ fn names_that_are_not_utf8_do_not_stop_the_sweep() {
     populate(&env, 2);
     let expired = add_undecodable_names(&env);
     let want = [7 * 2 + expired, 2 + expired, 2, 2, 0, 2];
+    let files = all_names(&env).len();
     assert_eq!(sync_sweep(&env, 3, true, true).0, want, "dry run, one instance");
     assert_eq!(sync_sweep(&env, 1, true, false).0, want, "dry run, an instance per step");
     let r = env.guest().clear_expired().unwrap();
     assert_eq!(counts(&r), want);
     assert_eq!(all_names(&env).len(), survivors(2) + 2, "only the undecodable names and the survivors are left");
+    report(
+        "file names that are not UTF-8",
+        &format!(
+            "2 such names (one with the session prefix) among {} files, with {} expired sessions, added until some came after the first such name in the directory's own order; clear-expired and clear-expired-batch (dry run, one instance and an instance per step) through the portable component",
+            files, expired
+        ),
+        "every form swept all the rest and counted 2 undecodable-names; the 2 names stay (the async component's forms: names_that_are_not_utf8_do_not_stop_the_async_sweep)",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -299,4 +309,9 @@ async fn names_that_are_not_utf8_do_not_stop_the_async_sweep() {
         assert_eq!(got, want, "{form}");
         assert_eq!(all_names(&env).len(), survivors(2) + 2, "{form}");
     }
+    report(
+        "file names that are not UTF-8, async component",
+        "the same directory through aclear-expired, aclear-expired-batch (one instance; an instance per step) and the sync export of the async component; WASI 0.3 ends its listing at such a name",
+        "every form swept all the rest and counted 2 undecodable-names: the sweep went on through a WASI 0.2 listing skipped to where the WASI 0.3 one stopped",
+    );
 }

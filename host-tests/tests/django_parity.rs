@@ -10,7 +10,8 @@
 mod common;
 use common::*;
 
-use file_sessions_host::{Expiry, Guest, HostError, SessionHandle, StoreError, error_kind};
+use file_sessions::codec::Signer;
+use file_sessions_host::{Expiry, Guest, HostError, SessionHandle, StoreError};
 use serde_json::Value;
 
 /// Django's default `SESSION_COOKIE_AGE` (two weeks).
@@ -49,7 +50,7 @@ fn reset_flags(g: &mut Guest, s: SessionHandle) {
 fn store_err<T: std::fmt::Debug>(r: Result<T, HostError>) -> StoreError {
     match r {
         Err(HostError::Store(e)) => e,
-        Err(HostError::Trap(e)) => panic!("the guest trapped: {e:#}"),
+        Err(other) => panic!("expected a store error, got {other}"),
         Ok(v) => panic!("expected a store error, got Ok({v:?})"),
     }
 }
@@ -145,7 +146,7 @@ fn test_pop_no_default_keyerror_raised() {
     let env = Env::new();
     let (mut g, s) = setup(&env);
     let e = store_err(g.pop(s, "some key", None));
-    assert!(matches!(e, StoreError::KeyError(_)), "expected key-error, got {}", error_kind(&e));
+    assert!(matches!(e, StoreError::KeyError(_)), "expected key-error, got {}", e.kind());
     assert!(!g.modified(s).unwrap());
 }
 
@@ -537,17 +538,78 @@ fn test_decode() {
     assert_eq!(json(&g.decode(s, &tampered).unwrap()), serde_json::json!({}));
 }
 
-// 58: both inputs decode to `{}`; the component has no logging (Django logs a
-// "Session data corrupted" warning on django.security.SuspiciousSession).
+/// Django's warning for a bad signature, as the component writes it to stderr.
+const CORRUPTED: &str = "WARNING:django.security.SuspiciousSession:Session data corrupted\n";
+
+/// A guest whose stderr is kept, and a new session.
+fn logging_setup(env: &Env) -> (Guest, SessionHandle) {
+    let mut g = logging_runtime().instantiate(&env.tenant).unwrap();
+    let s = g.session(None).unwrap();
+    (g, s)
+}
+
+// 58: both inputs decode to `{}`, each logging Django's warning once.
 #[test]
 fn test_decode_failure_logged_to_security() {
     let env = Env::new();
-    let (mut g, s) = setup(&env);
+    let (mut g, s) = logging_setup(&env);
     // base64.b64encode(b"flaskdj:alkdjf"): no ':' at all.
     let bad_encode = "Zmxhc2tkajphbGtkamY=";
     assert_eq!(json(&g.decode(s, bad_encode).unwrap()), serde_json::json!({}));
+    assert_eq!(g.stderr(), CORRUPTED);
     assert_eq!(json(&g.decode(s, "bad:encoded:value").unwrap()), serde_json::json!({}));
+    assert_eq!(g.stderr(), CORRUPTED.repeat(2));
     assert_eq!(flags(&mut g, s), (false, false));
+}
+
+/// `load` logs as `decode` does for a file whose signature does not verify, and nothing
+/// for a file it cannot read for another reason; the line never carries the data, the key
+/// or the secret.
+#[test]
+fn load_logs_a_bad_signature_and_nothing_else() {
+    let env = Env::new();
+    let (mut g, _) = logging_setup(&env);
+    let key = "abcdefgh12345678abcdefgh12345678";
+    let other = Signer::new("another-secret-entirely", &[]).dumps(&serde_json::json!({"user": "alice"}), now_unix());
+    for (what, body, lines) in [
+        ("signed with another secret", other.as_str(), 1),
+        ("no signature at all", "garbage", 1),
+        ("correctly signed, bad payload", &sign_raw("bm90IGpzb24:1r31eq"), 0),
+        ("non-ASCII bytes", "caf\u{e9}:x:y", 0),
+        ("empty placeholder", "", 0),
+        ("a good session", &signed(&serde_json::json!({"user": "bob"})), 0),
+    ] {
+        std::fs::write(env.session_file(key), body).unwrap();
+        let before = g.stderr().len();
+        let t = g.session(Some(key)).unwrap();
+        g.load(t).unwrap();
+        let logged = &g.stderr()[before..];
+        assert_eq!(logged, CORRUPTED.repeat(lines), "{what}");
+    }
+    std::fs::remove_file(env.session_file(key)).unwrap();
+    let t = g.session(Some(key)).unwrap();
+    g.load(t).unwrap();
+    assert_eq!(g.stderr(), CORRUPTED.repeat(2), "a missing file logs nothing");
+    // Django's `clear_expired` loads every session, and so logs the same.
+    std::fs::write(env.session_file(key), "bad:encoded:value").unwrap();
+    assert_eq!(g.clear_expired().unwrap().scanned, 1);
+    let all = g.stderr();
+    assert_eq!(all, CORRUPTED.repeat(3), "clear-expired met one bad signature");
+    for secret in [key, "alice", SECRET, "another-secret-entirely"] {
+        assert!(!all.contains(secret), "{secret} in {all}");
+    }
+}
+
+/// The async component logs the same line from `aload`.
+#[tokio::test(flavor = "multi_thread")]
+async fn aload_logs_a_bad_signature() {
+    let env = Env::new();
+    let key = "abcdefgh12345678abcdefgh12345678";
+    std::fs::write(env.session_file(key), "bad:encoded:value").unwrap();
+    let mut g = logging_async_runtime().instantiate(&env.tenant).await.unwrap();
+    let s = g.session(Some(key)).await.unwrap();
+    assert_eq!(json(&g.aload(s).await.unwrap()), serde_json::json!({}));
+    assert_eq!(g.stderr(), CORRUPTED);
 }
 
 // 59: Django signs b"invalid data" with `TimestampSigner(salt=key_salt)`; we sign with the
@@ -573,6 +635,11 @@ fn test_decode_serializer_exception() {
         let encoded = sign(value);
         assert_eq!(json(&g.decode(s, &encoded).unwrap()), serde_json::json!({}), "{encoded}");
     }
+    // None of these is a bad signature: as in Django, nothing is logged.
+    let env = Env::new();
+    let (mut g, s) = logging_setup(&env);
+    assert_eq!(g.decode(s, &sign("bm90IGpzb24:1r31eq")).unwrap(), "{}");
+    assert_eq!(g.stderr(), "");
 }
 
 // 60: `set_expiry(-timedelta(seconds=10))` is an instant 10 s in the past; the guest's own
@@ -646,7 +713,7 @@ fn exists_none_checks_the_sessions_own_key_or_a_fresh_one() {
     assert_eq!(env.files(), [session_name(&key_of(&mut g, t))]);
     // A key that would name a path is refused, as `_key_to_file` refuses it.
     let u = g.session(Some("../../etc/passwd")).unwrap();
-    assert_eq!(error_kind(&store_err(g.exists_opt(u, None))), "invalid-session-key");
+    assert_eq!(store_err(g.exists_opt(u, None)).kind(), "invalid-session-key");
 }
 
 // 64: s2 runs in another instance (another "request") on the same directory.
@@ -666,7 +733,7 @@ fn test_session_save_does_not_resurrect_session_logged_out_in_other_context() {
 
     g.set(s1, "test_data", "\"value2\"").unwrap();
     let e = store_err(g.save(s1, false));
-    assert!(matches!(e, StoreError::UpdateError(_)), "expected update-error, got {}", error_kind(&e));
+    assert!(matches!(e, StoreError::UpdateError(_)), "expected update-error, got {}", e.kind());
     // Not resurrected, and no temporary file left behind.
     assert!(env.files().is_empty(), "{:?}", env.files());
     assert_eq!(json(&g.load(s1).unwrap()), serde_json::json!({}));
@@ -686,7 +753,7 @@ fn test_configuration_check() {
         StoreError::ImproperlyConfigured(text) => {
             assert!(text.contains(&missing_text), "the message should name the path: {text}")
         }
-        other => panic!("expected improperly-configured, got {}", error_kind(other)),
+        other => panic!("expected improperly-configured, got {}", other.kind()),
     }
     // clear-expired resolves the path the same way.
     assert!(matches!(store_err(g.clear_expired()), StoreError::ImproperlyConfigured(_)));
@@ -709,9 +776,9 @@ fn test_invalid_key_backslash() {
     let env = Env::new();
     let (mut g, s) = setup(&env);
     let e = store_err(g.exists(s, "a\\b\\c"));
-    assert!(matches!(e, StoreError::InvalidSessionKey(_)), "got {}", error_kind(&e));
+    assert!(matches!(e, StoreError::InvalidSessionKey(_)), "got {}", e.kind());
     let e = store_err(g.delete(s, Some("a\\b\\c")));
-    assert!(matches!(e, StoreError::InvalidSessionKey(_)), "got {}", error_kind(&e));
+    assert!(matches!(e, StoreError::InvalidSessionKey(_)), "got {}", e.kind());
     assert!(env.files().is_empty());
 }
 
@@ -725,9 +792,9 @@ fn test_invalid_key_forwardslash() {
     std::fs::write(env.file("sessionida/b/c"), "x").unwrap();
     let (mut g, s) = setup(&env);
     let e = store_err(g.delete(s, Some("a/b/c")));
-    assert!(matches!(e, StoreError::InvalidSessionKey(_)), "got {}", error_kind(&e));
+    assert!(matches!(e, StoreError::InvalidSessionKey(_)), "got {}", e.kind());
     let e = store_err(g.exists(s, "a/b/c"));
-    assert!(matches!(e, StoreError::InvalidSessionKey(_)), "got {}", error_kind(&e));
+    assert!(matches!(e, StoreError::InvalidSessionKey(_)), "got {}", e.kind());
     assert!(env.file("sessionida/b/c").is_file());
 }
 
@@ -792,7 +859,7 @@ fn test_test_cookie() {
     assert!(!g.has_key(s, "testcookie").unwrap());
     assert!(!g.test_cookie_worked(s).unwrap());
     let e = store_err(g.delete_test_cookie(s));
-    assert!(matches!(e, StoreError::KeyError(_)), "got {}", error_kind(&e));
+    assert!(matches!(e, StoreError::KeyError(_)), "got {}", e.kind());
     // A different value does not count.
     g.set(s, "testcookie", "\"failed\"").unwrap();
     assert!(!g.test_cookie_worked(s).unwrap());

@@ -12,6 +12,7 @@
 //! order of Python's dicts must be kept too.
 
 mod common;
+use common::venv::{manifest_dir, python as venv_python};
 use common::*;
 
 use file_sessions_host::{Expiry, Guest, Tenant};

@@ -4,7 +4,6 @@
 //! it must read in large chunks: it once asked for one byte at a time there.
 
 mod common;
-mod instrumented;
 
 use common::*;
 use serde_json::json;
@@ -15,11 +14,11 @@ use wasmtime::UpdateDeadline;
 /// Loads `key` in a fresh instance, counting the epoch checkpoints (function entries and
 /// loop back-edges) of the load; at checkpoint `replace_at`, `big` is renamed over the file.
 fn load_counted(env: &Env, key: &str, replace_at: Option<u64>, big: &str) -> (serde_json::Value, u64) {
-    let mut g = instrumented::Host::get().instantiate(&env.tenant).unwrap();
-    let s = g.session(Some(key)).unwrap().unwrap();
+    let mut g = instrumented().instantiate(&env.tenant).unwrap();
+    let s = g.session(Some(key)).unwrap();
     let seen = Arc::new(AtomicU64::new(0));
     let (counter, dir, path, big) = (seen.clone(), env.path().to_path_buf(), env.session_file(key), big.to_owned());
-    g.store.epoch_deadline_callback(move |_| {
+    g.store_mut().epoch_deadline_callback(move |_| {
         if Some(counter.fetch_add(1, Ordering::Relaxed) + 1) == replace_at {
             let temp = dir.join("replacement");
             std::fs::write(&temp, &big).unwrap();
@@ -27,8 +26,8 @@ fn load_counted(env: &Env, key: &str, replace_at: Option<u64>, big: &str) -> (se
         }
         Ok(UpdateDeadline::Continue(0))
     });
-    g.store.set_epoch_deadline(0);
-    let loaded = json(&g.load(s).unwrap().unwrap());
+    g.store_mut().set_epoch_deadline(0);
+    let loaded = json(&g.load(s).unwrap());
     (loaded, seen.load(Ordering::Relaxed))
 }
 

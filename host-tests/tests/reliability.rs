@@ -19,12 +19,11 @@
 //! bounded by count and by time; figures are reported, never asserted as timings.
 
 mod common;
-mod instrumented;
 
 use common::stress::*;
 use common::*;
 use file_sessions::codec::Signer;
-use file_sessions_host::{HostError, error_detail, error_kind};
+use file_sessions_host::HostError;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -478,17 +477,18 @@ fn classify(save: Result<(), String>, file: Option<Value>, new: &Value) -> RaceO
         .unwrap_or_else(|| panic!("an outcome no ordering explains: save {save:?}, file {file:?}"))
 }
 
-fn wit_result<T>(r: instrumented::Call<T>) -> Result<T, String> {
+/// A store error as `kind: detail`; a trap fails the test.
+fn wit_result<T>(r: Result<T, HostError>) -> Result<T, String> {
     match r {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(format!("{}: {}", instrumented::kind(&e), instrumented::detail(&e))),
-        Err(trap) => panic!("trap: {trap:#}"),
+        Ok(v) => Ok(v),
+        Err(HostError::Store(e)) => Err(format!("{}: {}", e.kind(), e.detail())),
+        Err(other) => panic!("{other}"),
     }
 }
 
 #[test]
 fn save_racing_a_delete_injected_at_every_checkpoint() {
-    let host = instrumented::Host::get();
+    let host = instrumented();
     let env = Env::new();
     let key = Rng::new(Rng::seed()).key();
     let path = env.session_file(&key);
@@ -509,11 +509,11 @@ fn save_racing_a_delete_injected_at_every_checkpoint() {
     let (mut g, s) = ready();
     let count = Arc::new(AtomicU64::new(0));
     let c = count.clone();
-    g.store.epoch_deadline_callback(move |_| {
+    g.store_mut().epoch_deadline_callback(move |_| {
         c.fetch_add(1, Ordering::Relaxed);
         Ok(UpdateDeadline::Continue(0))
     });
-    g.store.set_epoch_deadline(0);
+    g.store_mut().set_epoch_deadline(0);
     wit_result(g.save(s, false)).unwrap();
     let total = count.load(Ordering::Relaxed);
     assert!(total > 50, "{total} checkpoints: is epoch interruption on?");
@@ -530,7 +530,7 @@ fn save_racing_a_delete_injected_at_every_checkpoint() {
         let deleted = Arc::new(AtomicU64::new(0));
         let (d, p, dir) = (deleted.clone(), path.clone(), env.path().to_path_buf());
         let mut seen = 0u64;
-        g.store.epoch_deadline_callback(move |_| {
+        g.store_mut().epoch_deadline_callback(move |_| {
             seen += 1;
             if seen == n {
                 let temp_present = !temps(&dir).is_empty();
@@ -539,7 +539,7 @@ fn save_racing_a_delete_injected_at_every_checkpoint() {
             }
             Ok(UpdateDeadline::Continue(0))
         });
-        g.store.set_epoch_deadline(0);
+        g.store_mut().set_epoch_deadline(0);
         let r = wit_result(g.save(s, false));
         drop(g);
         let phase = deleted.load(Ordering::SeqCst);
@@ -712,7 +712,7 @@ struct Run {
 /// Starts `save` on a guest holding `data` for `key` (a loaded session, or a new one for
 /// `None`), stopped as `kill` says.
 fn killed_save(env: &Env, key: Option<&str>, data: &Value, kill: Kill) -> Run {
-    let host = instrumented::Host::get();
+    let host = instrumented();
     let mut g = host.instantiate(&env.tenant).unwrap();
     let s = wit_result(g.session(key)).unwrap();
     if key.is_some() {
@@ -725,26 +725,22 @@ fn killed_save(env: &Env, key: Option<&str>, data: &Value, kill: Kill) -> Run {
         Kill::Epoch(n) => n,
         _ => u64::MAX,
     };
-    g.store.epoch_deadline_callback(move |_| {
+    g.store_mut().epoch_deadline_callback(move |_| {
         let seen = c.fetch_add(1, Ordering::Relaxed) + 1;
         Ok(if seen >= stop_at { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(0) })
     });
-    g.store.set_epoch_deadline(0);
+    g.store_mut().set_epoch_deadline(0);
     let fuel = match kill {
         Kill::Fuel(f) => f,
         _ => u64::MAX,
     };
-    g.store.set_fuel(fuel).unwrap();
+    g.store_mut().set_fuel(fuel).unwrap();
     let r = g.save(s, false);
-    let used = fuel - g.store.get_fuel().unwrap();
+    let used = fuel - g.store_mut().get_fuel().unwrap();
     let trapped = match r {
-        Ok(Ok(())) => false,
-        Ok(Err(e)) => panic!(
-            "{kill:?}: a store error instead of a trap: {}: {}",
-            instrumented::kind(&e),
-            instrumented::detail(&e)
-        ),
-        Err(_) => true,
+        Ok(()) => false,
+        Err(HostError::Trap(_)) => true,
+        Err(e) => panic!("{kill:?}: a store error instead of a trap: {e}"),
     };
     Run { trapped, checkpoints: count.load(Ordering::Relaxed), fuel: used }
 }
@@ -989,7 +985,7 @@ fn contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 fn store_err<T: std::fmt::Debug>(r: Result<T, HostError>, what: &str) -> (String, String) {
     match r {
-        Err(HostError::Store(e)) => (error_kind(&e).to_owned(), error_detail(&e).to_owned()),
+        Err(HostError::Store(e)) => (e.kind().to_owned(), e.detail().to_owned()),
         other => panic!("{what}: expected a store error, got {other:?}"),
     }
 }
@@ -1118,8 +1114,8 @@ fn every_call(g: &mut file_sessions_host::Guest, key: &str) -> Calls {
         out.push((
             what,
             r.map_err(|e| match e {
-                HostError::Store(e) => (error_kind(&e).to_owned(), error_detail(&e).to_owned()),
-                HostError::Trap(t) => panic!("{what}: trap: {t:#}"),
+                HostError::Store(e) => (e.kind().to_owned(), e.detail().to_owned()),
+                other => panic!("{what}: {other}"),
             }),
         ))
     };

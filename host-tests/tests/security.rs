@@ -11,7 +11,6 @@
 
 #[macro_use]
 mod common;
-mod instrumented;
 
 use common::stress::{Rng, report};
 use common::zlib::{zlib_bomb, zlib_stored};
@@ -19,7 +18,7 @@ use common::*;
 use file_sessions::codec::{DecodeError, MAX_DEPTH, MAX_JSON_BYTES, MAX_VALUES, Signer, b62_encode, count_values};
 use file_sessions::key;
 use file_sessions::store::MAX_FILE_BYTES;
-use file_sessions_host::{DEFAULT_MEMORY_LIMIT, Guest, HostError, error_detail, error_kind};
+use file_sessions_host::{DEFAULT_MEMORY_LIMIT, Expiry, Guest, HostError};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as PtConfig, TestCaseError, TestRunner};
 use serde_json::{Value, json};
@@ -62,7 +61,7 @@ fn age_entry(path: &Path, seconds_ago: u64) {
 /// The store error's kind and text; panics on success or a trap.
 fn store_err<T: std::fmt::Debug>(r: Result<T, HostError>, what: &str) -> (String, String) {
     match r {
-        Err(HostError::Store(e)) => (error_kind(&e).to_owned(), error_detail(&e).to_owned()),
+        Err(HostError::Store(e)) => (e.kind().to_owned(), e.detail().to_owned()),
         other => panic!("{what}: expected a store error, got {other:?}"),
     }
 }
@@ -202,8 +201,8 @@ fn values_nested_at_the_limit_round_trip_or_are_refused() {
         let saved = set.and_then(|()| g.save(s, false));
         match saved {
             Err(HostError::Store(e)) => {
-                assert_eq!(error_kind(&e), "invalid-value", "{depth}: {}", error_detail(&e));
-                assert!(depth > deepest, "{depth} levels fit, yet were refused: {}", error_detail(&e));
+                assert_eq!(e.kind(), "invalid-value", "{depth}: {}", e.detail());
+                assert!(depth > deepest, "{depth} levels fit, yet were refused: {}", e.detail());
                 outcomes.push(format!("{depth} refused"));
             }
             Err(e) => panic!("{depth}: {e}"),
@@ -413,8 +412,8 @@ fn large_values_are_saved_or_refused_never_trapped() {
                 lines.push(format!("{size} bytes saved"));
             }
             Err(HostError::Store(e)) => {
-                assert_eq!(error_kind(&e), "invalid-value", "{size}: {}", error_detail(&e));
-                assert!(!fits, "{size} bytes fit, yet: {}", error_detail(&e));
+                assert_eq!(e.kind(), "invalid-value", "{size}: {}", e.detail());
+                assert!(!fits, "{size} bytes fit, yet: {}", e.detail());
                 lines.push(format!("{size} bytes refused"));
             }
             Err(e) => panic!("{size} bytes: {}", e.to_string().lines().next().unwrap_or_default()),
@@ -769,47 +768,44 @@ fn signature_check_is_a_constant_time_text_comparison() {
 fn the_secret_never_appears_in_errors_output_or_files() {
     const CANARY: &str = "CANARY-s3cr3t-7f3a9c2e";
     const OLD: &str = "CANARY-0ld-k3y-51d0b4";
-    let host = instrumented::Host::get();
+    let host = instrumented();
     let env = Env::new().setting("SECRET_KEY", CANARY).setting("SECRET_KEY_FALLBACKS", &json!([OLD]).to_string());
     let mut texts: Vec<String> = Vec::new();
     let mut outputs: Vec<String> = Vec::new();
     let mut kinds = std::collections::BTreeSet::new();
-    let mut note = |texts: &mut Vec<String>, r: instrumented::Call<String>| match r {
-        Ok(Ok(v)) => texts.push(v),
-        Ok(Err(e)) => {
-            kinds.insert(instrumented::kind(&e));
-            texts.push(format!("{e:?} {}", instrumented::detail(&e)));
-        }
-        Err(trap) => {
-            kinds.insert("trap");
-            texts.push(format!("{trap:?} {trap:#}"));
+    let mut note = |texts: &mut Vec<String>, r: Result<String, HostError>| match r {
+        Ok(v) => texts.push(v),
+        Err(e) => {
+            kinds.insert(e.kind());
+            texts.push(format!("{e:?} {e}"));
         }
     };
-    let unit = |r: instrumented::Call<()>| r.map(|r| r.map(|()| String::new()));
-    let b = |r: instrumented::Call<bool>| r.map(|r| r.map(|v| v.to_string()));
+    let unit = |r: Result<(), HostError>| r.map(|()| String::new());
+    let b = |r: Result<bool, HostError>| r.map(|v| v.to_string());
+    let instant = |text: &str| Some(Expiry::Instant(text.to_owned()));
 
     // Every error the store can give, on a store holding the secret.
     let mut g = host.instantiate(&env.tenant).unwrap();
-    let s = g.session(None).unwrap().unwrap();
+    let s = g.session(None).unwrap();
     note(&mut texts, unit(g.set(s, "a", "not json")));
     note(&mut texts, unit(g.update(s, "[1]")));
     note(&mut texts, g.encode(s, "{"));
-    note(&mut texts, unit(g.set_expiry_instant(s, "never")));
-    note(&mut texts, unit(g.set_expiry_instant(s, "2030-01-01T00:00:00")));
+    note(&mut texts, unit(g.set_expiry(s, instant("never").as_ref())));
+    note(&mut texts, unit(g.set_expiry(s, instant("2030-01-01T00:00:00").as_ref())));
     note(&mut texts, unit(g.remove(s, "missing")));
-    note(&mut texts, g.pop(s, "missing"));
-    note(&mut texts, b(g.exists(s, Some("../../etc/passwd"))));
+    note(&mut texts, g.pop(s, "missing", None));
+    note(&mut texts, b(g.exists(s, "../../etc/passwd")));
     note(&mut texts, unit(g.delete(s, Some("BAD/KEY"))));
     // Sessions the store writes and keeps (one compressed), scanned at the end.
     for data in [r#"{"user": 1}"#.to_owned(), json!({"big": "x".repeat(5000)}).to_string()] {
-        let k = g.session(None).unwrap().unwrap();
+        let k = g.session(None).unwrap();
         wit_ok(g.update(k, &data));
         wit_ok(g.create(k));
     }
     wit_ok(g.set(s, "user", "42"));
     wit_ok(g.create(s));
     let key = g.session_key(s).unwrap().unwrap();
-    let t = g.session(Some(&key)).unwrap().unwrap();
+    let t = g.session(Some(&key)).unwrap();
     wit_ok(g.set(t, "user", "43"));
     note(&mut texts, unit(g.save(t, true))); // create-error
     std::fs::remove_file(env.session_file(&key)).unwrap();
@@ -829,26 +825,26 @@ fn the_secret_never_appears_in_errors_output_or_files() {
     {
         let k = format!("{KEY}{i}");
         std::fs::write(env.session_file(&k), bad).unwrap();
-        let s = g.session(Some(&k)).unwrap().unwrap();
+        let s = g.session(Some(&k)).unwrap();
         note(&mut texts, g.load(s));
-        note(&mut texts, g.decode(s, bad).map(Ok));
+        note(&mut texts, g.decode(s, bad));
     }
-    note(&mut texts, g.clear_expired().map(|r| r.map(|r| format!("{r:?}"))));
-    outputs.push(g.output());
+    note(&mut texts, g.clear_expired().map(|r| format!("{r:?}")));
+    outputs.push(g.stderr());
 
     // io errors: a read-only preopen.
     let mut ro = env.tenant.clone();
     ro.perms = wasmtime_wasi::FsPerms::ReadOnly;
     let mut g = host.instantiate(&ro).unwrap();
-    let s = g.session(None).unwrap().unwrap();
+    let s = g.session(None).unwrap();
     wit_ok(g.set(s, "a", "1"));
     note(&mut texts, unit(g.create(s)));
-    let s = g.session(Some(&format!("{KEY}0"))).unwrap().unwrap();
+    let s = g.session(Some(&format!("{KEY}0"))).unwrap();
     note(&mut texts, unit(g.delete(s, None)));
     note(&mut texts, unit(g.flush(s)));
     age_file(&env.session_file(&format!("{KEY}0")), COOKIE_AGE + 5);
-    note(&mut texts, g.clear_expired().map(|r| r.map(|r| format!("{r:?}"))));
-    outputs.push(g.output());
+    note(&mut texts, g.clear_expired().map(|r| format!("{r:?}")));
+    outputs.push(g.stderr());
 
     // Settings errors whose values carry the secret's text.
     for (name, value) in [
@@ -863,19 +859,19 @@ fn the_secret_never_appears_in_errors_output_or_files() {
     ] {
         let tenant = env.tenant.clone().env(name, &value);
         let mut g = host.instantiate(&tenant).unwrap();
-        note(&mut texts, g.session(None).map(|r| r.map(|_| String::new())));
-        note(&mut texts, g.clear_expired().map(|r| r.map(|r| format!("{r:?}"))));
-        outputs.push(g.output());
+        note(&mut texts, g.session(None).map(|_| String::new()));
+        note(&mut texts, g.clear_expired().map(|r| format!("{r:?}")));
+        outputs.push(g.stderr());
     }
 
     // Traps: a save stopped by fuel exhaustion, a call after the trap.
     let mut g = host.instantiate(&env.tenant).unwrap();
-    let s = g.session(None).unwrap().unwrap();
+    let s = g.session(None).unwrap();
     wit_ok(g.set(s, "user", "42"));
-    g.store.set_fuel(2000).unwrap();
+    g.store_mut().set_fuel(2000).unwrap();
     note(&mut texts, unit(g.save(s, false)));
     note(&mut texts, g.load(s));
-    outputs.push(g.output());
+    outputs.push(g.stderr());
 
     // The command line, with SECRET_KEY set to the canary.
     let cli = |args: &[&str], extra: &[(&str, &str)]| {
@@ -934,12 +930,95 @@ fn the_secret_never_appears_in_errors_output_or_files() {
     );
 }
 
-fn wit_ok<T>(r: instrumented::Call<T>) -> T {
-    match r {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => panic!("{}: {}", instrumented::kind(&e), instrumented::detail(&e)),
-        Err(t) => panic!("trap: {t:#}"),
+fn wit_ok<T>(r: Result<T, HostError>) -> T {
+    r.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Issue 13, finding 4: a session key is a bearer token and hosts log errors, so no error,
+/// log line or trap shows one; they show the prefix and the key's first 4 characters.
+#[test]
+fn session_keys_never_appear_in_errors_output_or_traps() {
+    let host = instrumented();
+    let env = Env::new();
+    let mut texts: Vec<(String, String)> = Vec::new(); // (what, text)
+    let mut keys: Vec<String> = Vec::new();
+    let err = |texts: &mut Vec<(String, String)>, what: &str, r: Result<(), HostError>| {
+        let text = match r {
+            Ok(()) => panic!("{what}: expected an error"),
+            Err(e) => format!("{e} {e:?}"),
+        };
+        texts.push((what.to_owned(), text));
+    };
+    let mut g = host.instantiate(&env.tenant).unwrap();
+    let s = g.session(None).unwrap();
+    wit_ok(g.set(s, "user", "1"));
+    wit_ok(g.create(s));
+    let key = g.session_key(s).unwrap().unwrap();
+    keys.push(key.clone());
+    let t = g.session(Some(&key)).unwrap();
+    wit_ok(g.set(t, "user", "2"));
+    err(&mut texts, "create-error", g.save(t, true));
+    std::fs::remove_file(env.session_file(&key)).unwrap();
+    err(&mut texts, "update-error", g.save(t, false));
+    std::fs::create_dir(env.session_file(&key)).unwrap();
+    err(&mut texts, "a directory where the session file was", g.save(t, false));
+    err(&mut texts, "delete of a directory", g.delete(t, Some(&key)));
+    std::fs::remove_dir(env.session_file(&key)).unwrap();
+    texts.push(("stderr".into(), g.stderr()));
+
+    // A read-only preopen: every write and delete fails.
+    wit_ok(g.save(t, true));
+    assert!(env.session_file(&key).is_file());
+    let ro = env.tenant.clone().perms(wasmtime_wasi::FsPerms::ReadOnly);
+    let mut g = host.instantiate(&ro).unwrap();
+    let s = g.session(Some(&key)).unwrap();
+    wit_ok(g.set(s, "user", "3"));
+    err(&mut texts, "failed write of an update", g.save(s, false));
+    err(&mut texts, "failed delete", g.delete(s, None));
+    err(&mut texts, "failed flush", g.flush(s));
+    let c = g.session(None).unwrap();
+    err(&mut texts, "failed create", g.create(c));
+    keys.extend(g.session_key(c).unwrap()); // the fresh key it tried
+    let c = g.session(Some(&key)).unwrap();
+    err(&mut texts, "failed cycle-key", g.cycle_key(c));
+    keys.extend(g.session_key(c).unwrap());
+    texts.push(("read-only stderr".into(), g.stderr()));
+
+    // A trap in the middle of saving a keyed session.
+    let mut g = host.instantiate(&env.tenant).unwrap();
+    let s = g.session(Some(&key)).unwrap();
+    wit_ok(g.set(s, "user", "4"));
+    g.store_mut().set_fuel(2000).unwrap();
+    err(&mut texts, "trap", g.save(s, false));
+    texts.push(("trap stderr".into(), g.stderr()));
+
+    assert!(keys.len() >= 2 && keys.iter().all(|k| k.len() == 32), "{keys:?}");
+    for (what, text) in &texts {
+        for key in &keys {
+            // No 8 characters of a key in a row: never the key, nor enough of it to use.
+            for window in key.as_bytes().windows(8) {
+                let part = std::str::from_utf8(window).unwrap();
+                assert!(!text.contains(part), "{what}: {part:?} of a key in {text}");
+            }
+        }
     }
+    // Still enough to find the file.
+    let shown = format!("sessionid{}…", &key[..4]);
+    for what in ["create-error", "update-error", "failed write of an update", "failed delete"] {
+        let (_, text) = texts.iter().find(|(w, _)| w == what).unwrap();
+        assert!(text.contains(&shown), "{what}: {text}");
+    }
+    report(
+        "session keys never disclosed",
+        &format!(
+            "{} texts: create-error, update-error, a directory in a session's place, failed writes, deletes, flush, create and cycle-key on a read-only preopen, a trap mid-save, and the guest's stderr/stdout",
+            texts.len()
+        ),
+        &format!(
+            "no 8 consecutive characters of any of the {} keys involved appear; errors name the file as `sessionid` + the key's first 4 characters + `…`",
+            keys.len()
+        ),
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1316,14 +1395,14 @@ fn fuzz_through_the_component() {
         let s = g.session(None).map_err(trap)?;
         // decode: the component agrees with the native decoder.
         let ours = json(&g.decode(s, &text).map_err(trap)?);
-        prop_assert_eq!(normalize(&ours), normalize(&native.decode(&text)));
+        prop_assert_eq!(normalize(&ours), normalize(&file_sessions::Session::new(native.clone(), None).decode(&text)));
         // The text as a key: a clear answer, consistent with the character rule.
         let valid = key::has_valid_chars(&text);
         for (what, r) in [("exists", g.exists(s, &text).map(|_| ())), ("delete", g.delete(s, Some(&text)))] {
             match r {
                 Ok(()) => prop_assert!(valid, "{} accepted {:?}", what, text),
                 Err(HostError::Store(e)) => {
-                    prop_assert!(!valid && error_kind(&e) == "invalid-session-key", "{}: {}", what, e.to_string())
+                    prop_assert!(!valid && e.kind() == "invalid-session-key", "{}: {}", what, e.to_string())
                 }
                 Err(e) => return Err(trap(e)),
             }

@@ -17,12 +17,18 @@ const SESSIONS: &str = env!("CARGO_BIN_EXE_sessions");
 /// `sessions --dir DIR serve ARGS` with `env` (and nothing of the caller's settings).
 fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(SESSIONS);
-    cmd.arg("--dir").arg(dir).arg("serve").args(args);
-    for var in file_sessions::settings::SETTINGS.iter().chain(&file_sessions_host::serve::WEB_SETTINGS) {
+    cmd.arg("--dir").arg(dir);
+    serve_args(&mut cmd, args, env);
+    cmd
+}
+
+/// `serve ARGS` with `env` only.
+fn serve_args(cmd: &mut Command, args: &[&str], env: &[(&str, &str)]) {
+    cmd.arg("serve").args(args);
+    for var in file_sessions::settings::SETTINGS.iter().map(|s| s.name).chain(file_sessions_host::serve::WEB_SETTINGS) {
         cmd.env_remove(var);
     }
     cmd.envs(env.iter().copied());
-    cmd
 }
 
 /// A running `sessions serve`, its stderr read line by line; killed if the test fails.
@@ -34,9 +40,12 @@ struct Serving {
 
 impl Serving {
     fn start(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Serving {
-        let mut all = vec!["--listen", "127.0.0.1:0"];
-        all.extend_from_slice(args);
-        let mut child = command(dir, &all, env).stderr(Stdio::piped()).spawn().unwrap();
+        Serving::spawn(command(dir, &[], env), args)
+    }
+
+    /// `cmd` (which says where, and `serve`) with `args`, on a free port.
+    fn spawn(mut cmd: Command, args: &[&str]) -> Serving {
+        let mut child = cmd.args(["--listen", "127.0.0.1:0"]).args(args).stderr(Stdio::piped()).spawn().unwrap();
         let (sender, lines) = channel();
         let stderr = BufReader::new(child.stderr.take().unwrap());
         std::thread::spawn(move || stderr.lines().map_while(Result::ok).try_for_each(|line| sender.send(line)));
@@ -69,9 +78,13 @@ impl Drop for Serving {
 
 #[test]
 fn serves_logs_each_request_and_stops_on_ctrl_c() {
+    // Without --dir, in ./sessions, created private as for the other commands.
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("sessions");
-    let serving = Serving::start(&dir, &[], &[]);
+    let mut cmd = Command::new(SESSIONS);
+    cmd.current_dir(root.path());
+    serve_args(&mut cmd, &[], &[]);
+    let serving = Serving::spawn(cmd, &[]);
     // No SECRET_KEY given: one is generated and kept, as for the other commands.
     assert!(dir.join(".secret-key").is_file());
     #[cfg(unix)]
@@ -121,19 +134,25 @@ fn passes_the_settings_through() {
 fn usage_errors() {
     let dir = tempfile::tempdir().unwrap();
     for (args, message) in [
-        (&["--listen", "nonsense"][..], "--listen needs an address"),
-        (&["--listen"][..], "--listen needs an address"),
-        (&["--max-instance-reuse-count", "0"][..], "--max-instance-reuse-count needs a positive number"),
-        (&["--max-instance-reuse-count", "many"][..], "--max-instance-reuse-count needs a positive number"),
-        (&["--bogus"][..], "serve: unknown argument \"--bogus\""),
+        (&["--listen", "nonsense"][..], "error: invalid value 'nonsense' for '--listen <ADDR>'"),
+        (&["--listen"][..], "error: a value is required for '--listen <ADDR>' but none was supplied"),
+        (&["--max-instance-reuse-count", "0"][..], "error: invalid value '0' for '--max-instance-reuse-count <N>'"),
+        (
+            &["--max-instance-reuse-count", "many"][..],
+            "error: invalid value 'many' for '--max-instance-reuse-count <N>'",
+        ),
+        (&["--bogus"][..], "error: unexpected argument '--bogus' found"),
+        (&["--async"][..], "error: `serve` does not take --async"),
     ] {
         let out = command(dir.path(), args, &[("SECRET_KEY", "s")]).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(stderr.starts_with(message), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 2, "one line and a hint: {stderr}");
     }
     let help = Command::new(SESSIONS).args(["serve", "--help"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&help.stdout).contains("--max-instance-reuse-count N"));
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--max-instance-reuse-count <N>") && help.contains("[default: 127.0.0.1:8000]"), "{help}");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use super::{
 use crate::dir::AsyncDir;
 use crate::expiry;
 use crate::store::unusable_path;
-use crate::{Backend, Data, Error, FileStore, Session, Settings, State};
+use crate::{Backend, Codec, Data, Error, ExpiredDeletion, FileStore, Session, Settings, State};
 use bindings::exports::file_sessions::store::async_store as wit_async;
 use futures::lock::Mutex;
 use std::cell::RefCell;
@@ -27,7 +27,9 @@ fn backend() -> Result<Rc<LazyStore>, Error> {
     if let Some(backend) = BACKEND.with_borrow(Clone::clone) {
         return Ok(backend);
     }
-    let backend = Rc::new(LazyStore { settings: Settings::from_env()?, store: RefCell::new(None) });
+    let settings = Settings::from_env()?;
+    let codec = Rc::new(Codec::new(&settings));
+    let backend = Rc::new(LazyStore { settings, codec, store: RefCell::new(None) });
     BACKEND.set(Some(backend.clone()));
     Ok(backend)
 }
@@ -36,6 +38,7 @@ fn backend() -> Result<Rc<LazyStore>, Error> {
 /// itself a WASI 0.3 call, which a constructor cannot await.
 pub struct LazyStore {
     settings: Settings,
+    codec: Rc<Codec>,
     store: RefCell<Option<Rc<FileStore<AsyncDir>>>>,
 }
 
@@ -48,7 +51,7 @@ impl LazyStore {
         }
         let path = &self.settings.file_path;
         let dir = AsyncDir::open(path).await.map_err(|e| unusable_path(&self.settings, &e))?;
-        let store = Rc::new(FileStore::with_dir(self.settings.clone(), dir));
+        let store = Rc::new(FileStore::with_codec(self.settings.clone(), dir, self.codec.clone()));
         *self.store.borrow_mut() = Some(store.clone());
         Ok(store)
     }
@@ -75,6 +78,9 @@ impl Backend for LazyStore {
     }
     fn expire_at_browser_close(&self) -> bool {
         self.settings.expire_at_browser_close
+    }
+    fn codec(&self) -> &Codec {
+        &self.codec
     }
 }
 

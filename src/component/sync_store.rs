@@ -6,7 +6,7 @@ use super::{
     parse_object, session_methods, store, to_json, to_json_object, wit,
 };
 use crate::expiry;
-use crate::{Error, FileStore, Session, run_sync};
+use crate::{Error, ExpiredDeletion, FileStore, Session, run_sync};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -80,9 +80,9 @@ impl wit::GuestSessionStore for SessionStore {
         self.with(async |s| s.remove(&key).await)
     }
     fn encode(&self, session_dict: String) -> WitResult<String> {
-        self.with(async |s| s.backend.encode(&parse_json(&session_dict)?))
+        Ok(self.0.borrow().encode(&parse_json(&session_dict)?)?)
     }
     fn decode(&self, session_data: String) -> String {
-        to_json(&self.0.borrow().backend.decode(&session_data))
+        to_json(&self.0.borrow().decode(&session_data))
     }
 }

@@ -3,15 +3,16 @@
 #![allow(dead_code)]
 
 use file_sessions_host::twins::{AsyncGuest, AsyncRuntime};
-use file_sessions_host::{Guest, Runtime, Tenant};
+use file_sessions_host::{Guest, GuestStderr, Runtime, Tenant};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 pub mod skew;
 pub mod stress;
+pub mod venv;
 pub mod web;
+
 pub mod zlib;
 
 /// The secret of the worked examples in the behaviour reference.
@@ -23,10 +24,44 @@ pub fn runtime() -> &'static Runtime {
     RUNTIME.get_or_init(|| Runtime::new().expect("loading the component"))
 }
 
+/// The runtime of the fault and secrecy tests: fuel metering and epoch interruption on,
+/// each store armed before instantiation (instantiating runs guest code) with unlimited
+/// fuel and a far deadline, which a test then lowers; the guest's stderr captured.
+pub fn instrumented() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let mut config = Runtime::recommended_config();
+        config.consume_fuel(true);
+        config.epoch_interruption(true);
+        Runtime::builder()
+            .config(config)
+            .stderr(GuestStderr::Capture(1 << 20))
+            .configure_store(|store| {
+                store.set_fuel(u64::MAX)?;
+                store.set_epoch_deadline(1 << 40);
+                Ok(())
+            })
+            .build()
+            .expect("building the instrumented runtime")
+    })
+}
+
 /// The async component's engine and pre-linked component, compiled once per test binary.
 pub fn async_runtime() -> &'static AsyncRuntime {
     static RUNTIME: OnceLock<AsyncRuntime> = OnceLock::new();
     RUNTIME.get_or_init(|| AsyncRuntime::new().expect("loading the async component"))
+}
+
+/// The runtimes of the logging tests: the guest's stderr (its log lines) kept in memory.
+pub fn logging_runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| Runtime::builder().stderr(GuestStderr::Capture(1 << 20)).build().expect("loading"))
+}
+
+/// The async twin of [`logging_runtime`].
+pub fn logging_async_runtime() -> &'static AsyncRuntime {
+    static RUNTIME: OnceLock<AsyncRuntime> = OnceLock::new();
+    RUNTIME.get_or_init(|| AsyncRuntime::builder().stderr(GuestStderr::Capture(1 << 20)).build().expect("loading"))
 }
 
 /// A fresh storage directory and the tenant settings pointing at it.
@@ -170,44 +205,4 @@ pub fn snapshot(root: &Path) -> Snapshot {
     walk(root, root, &mut out);
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
-}
-
-pub fn manifest_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The test virtualenv's python (Django 5.2.19, gunicorn, selenium; built once per test
-/// binary by `django/ensure-venv.sh`).
-///
-/// Never skips: the interop tests are the point of the product, and CI provides python3
-/// and PyPI access.
-pub fn venv_python() -> &'static Path {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let script = manifest_dir().join("django").join("ensure-venv.sh");
-        let venv = manifest_dir().parent().unwrap().join("target").join("django-venv");
-        let out = Command::new("bash")
-            .arg(&script)
-            .arg(&venv)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success(),
-            "setting up Django 5.2.19 in {} failed ({}).\nThe interop tests need python3 (with venv) and \
-             access to PyPI.\nstdout:\n{stdout}\nstderr:\n{stderr}",
-            venv.display(),
-            out.status
-        );
-        let last = stdout
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or_else(|| panic!("{} printed no python path.\nstderr:\n{stderr}", script.display()));
-        let python = PathBuf::from(last.trim());
-        assert!(python.is_file(), "{} named {}, which is not a file", script.display(), python.display());
-        python
-    })
 }

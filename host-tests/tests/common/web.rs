@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 use file_sessions_host::Tenant;
-use file_sessions_host::serve::{Options, Running, Server, WEB_APP_WASM};
+use file_sessions_host::serve::{Options, Running, Server};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -128,7 +128,7 @@ fn sessions_serve(dir: &Path, settings: &[(&str, &str)], reuse: usize) -> Runnin
     let mut options = Options::new(tenant);
     options.max_instance_reuse_count = reuse;
     options.log_requests = false;
-    // The first server of this test binary compiles the component (cached beside it); the
+    // The first server of this test binary compiles the component (into the cache); the
     // others wait for that instead of compiling it in parallel.
     static WARM: OnceLock<()> = OnceLock::new();
     WARM.get_or_init(|| drop(Server::new(&options).expect("loading the web app")));
@@ -181,7 +181,8 @@ fn wasmtime_serve(wasmtime: &Path, dir: &Path, settings: &[(&str, &str)], reuse:
             if reuse > 1 {
                 command.args(["--max-instance-reuse-count", &reuse.to_string()]);
             }
-            command.arg(WEB_APP_WASM).stdout(Stdio::null()).stderr(Stdio::null());
+            // The file the build wrote (the host embeds the same bytes).
+            command.arg(env!("FILE_SESSIONS_WEB_APP_WASM")).stdout(Stdio::null()).stderr(Stdio::null());
             let mut child = command.spawn().expect("running wasmtime serve");
             if wait_until_accepting(addr, &mut child) {
                 return (child, addr);
@@ -422,7 +423,7 @@ impl Django {
     /// As [`Django::start`], on `port` when given (no retry then).
     pub fn start_at(dir: &Path, settings: &[(&str, &str)], port: Option<u16>) -> Django {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-        let python = super::venv_python();
+        let python = super::venv::python();
         let gunicorn = python.parent().unwrap().join("gunicorn");
         for _ in 0..if port.is_some() { 1 } else { 5 } {
             let port = port.unwrap_or_else(free_port);
