@@ -70,29 +70,27 @@ impl<E: EntryStream> Sweep<E> {
         Ok(sweep)
     }
 
-    /// The next name. A listing that stopped at a name it could not decode, or at an entry
-    /// removed while it was listed (wasmtime stats each entry as it lists; WASI 0.3 ends its
-    /// stream at either), is replaced by one that goes past both, skipped to where this one
-    /// was. An entry removed meanwhile is nothing to sweep: it is passed.
+    /// The next name. A listing that failed at an entry (a name it could not decode, or an
+    /// entry removed or replaced while it was listed: wasmtime stats each entry as it lists,
+    /// and WASI 0.3 ends its stream at the first failure) is replaced by one that goes past
+    /// failing entries, skipped to where this one was. There an entry that fails is nothing
+    /// to sweep now, and is passed.
     async fn next(&mut self, dir: &impl Storage<Entries = E>) -> io::Result<Option<Name>> {
         loop {
             match self.entries.next_name().await.transpose() {
-                Err(e) if (dir::is_undecodable(&e) || dir::is_absent(&e)) && !self.past_undecodable => {
+                Err(_) if !self.past_undecodable => {
                     self.entries = dir.entries_past_undecodable().await?;
                     self.past_undecodable = true;
                     let mut skipped = 0;
                     while skipped < self.position {
-                        match self.entries.next_name().await.transpose() {
-                            Ok(None) => return Ok(None),
-                            Err(e) if dir::is_absent(&e) => {}
-                            other => {
-                                other?;
-                                skipped += 1;
-                            }
+                        match self.entries.next_name().await {
+                            None => return Ok(None),
+                            Some(Ok(_)) => skipped += 1,
+                            Some(Err(_)) => {}
                         }
                     }
                 }
-                Err(e) if dir::is_absent(&e) => {}
+                Err(_) => {}
                 other => return other,
             }
         }
