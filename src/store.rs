@@ -256,14 +256,19 @@ impl<D: Storage> FileStore<D> {
     /// the temporary file is written, right before the rename, to keep the remaining
     /// window (#37249) as short as a rename-based publish allows.
     async fn publish_update(&self, temp: &str, name: &str) -> Result<()> {
+        let deleted =
+            || Error::Update(format!("the session {} was deleted while it was being saved", self.shown(name)));
         match retried(&self.dir, async || self.dir.stat(name).await).await {
-            Ok(stat) if stat.is_file => {
-                self.dir.rename(temp, name).await.map_err(|e| Error::io("cannot replace", &self.shown(name), &e))
-            }
+            Ok(stat) if stat.is_file => match self.dir.rename(temp, name).await {
+                Ok(()) => Ok(()),
+                // The temporary file is there (just written), so it is the session that went:
+                // on GlusterFS a rename fails this way when another host unlinks its target
+                // meanwhile (1 in about 1,000 logouts racing a save). The logout won.
+                Err(e) if dir::is_absent(&e) => Err(deleted()),
+                Err(e) => Err(Error::io("cannot replace", &self.shown(name), &e)),
+            },
             Ok(_) => Err(Error::Io(format!("cannot replace {}: not a regular file", self.shown(name)))),
-            Err(e) if dir::is_absent(&e) => {
-                Err(Error::Update(format!("the session {} was deleted while it was being saved", self.shown(name))))
-            }
+            Err(e) if dir::is_absent(&e) => Err(deleted()),
             Err(e) => Err(Error::io("cannot replace", &self.shown(name), &e)),
         }
     }
