@@ -25,7 +25,7 @@
 #                                          default mount
 #   STATE_DIR/bricks/                      the bricks, on a tmpfs of up to 1 GiB
 #   STATE_DIR/log/                         glusterd's and the mounts' logs (the bricks log
-#                                          to /var/log/glusterfs/bricks/)
+#                                          to /var/log/glusterfs/bricks/ until `down`)
 #
 # The coherent set-up: the volume options performance.open-behind, performance.quick-read
 # and performance.stat-prefetch off, and each mount with --attribute-timeout=0
@@ -154,6 +154,9 @@ down() {
     # glusterd, all at once.
     stop_pid_files "$state"/run/*.pid /var/run/gluster/vols/fsess-*/*.pid
     rm -rf /var/run/gluster/vols/fsess-coherent /var/run/gluster/vols/fsess-default
+    # glusterd names the bricks' logs after their paths, outside our directory.
+    local brick_logs="${state#/}"
+    rm -f /var/log/glusterfs/bricks/"${brick_logs//\//-}"-bricks-*.log
     unmount "$state/bricks"
     # Nothing of ours may still be mounted below the state directory before removing it.
     if awk -v d="$state/" 'index($2, d) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
