@@ -1,7 +1,7 @@
 //! The storage directory through WASI 0.2 (`wasi:filesystem@0.2`): one descriptor opened
 //! once per instance, every call relative to it. Every future is ready at once.
 
-use super::{Contents, EntryStream, Name, Stat, Storage, before_open, choose_preopen, error_kind};
+use super::{Contents, EntryStream, Name, Stat, Storage, before_open, choose_preopen, error_kind, vanished};
 use crate::expiry;
 use std::io;
 use wasi::filesystem::preopens::get_directories;
@@ -66,14 +66,21 @@ impl Storage for Dir {
             return Ok(too_big);
         }
         let mtime = stat.mtime;
-        let file =
-            self.fd.open_at(PathFlags::empty(), name, OpenFlags::empty(), DescriptorFlags::READ).map_err(to_io)?;
+        let file = self
+            .fd
+            .open_at(PathFlags::empty(), name, OpenFlags::empty(), DescriptorFlags::READ)
+            .map_err(|e| vanished(to_io(e)))?;
         // Ask for one byte more than stat said: a file replaced since the stat (by a
         // rename) shows up as a longer or shorter read and is then read to its end,
-        // never cut short. wasmtime-wasi hands out at most 64 KiB per read.
+        // never cut short. Past the stated size, read in large chunks. wasmtime-wasi hands
+        // out at most 64 KiB per read.
+        const CHUNK: u64 = 64 * 1024;
         let mut bytes = Vec::with_capacity(stat.size as usize + 1);
         loop {
-            let want = (stat.size + 1).saturating_sub(bytes.len() as u64).clamp(1, 64 * 1024);
+            let want = match (stat.size + 1).saturating_sub(bytes.len() as u64) {
+                0 => CHUNK,
+                left => left.min(CHUNK),
+            };
             let (chunk, _) = file.read(want, bytes.len() as u64).map_err(to_io)?;
             if chunk.is_empty() {
                 break;
@@ -137,5 +144,9 @@ impl Storage for Dir {
             self.fd.open_at(PathFlags::empty(), ".", OpenFlags::DIRECTORY, DescriptorFlags::READ).map_err(to_io)?;
         let stream = dir.read_directory().map_err(to_io)?;
         Ok(Entries { stream, _dir: dir })
+    }
+
+    async fn pause(&self, ms: u64) {
+        wasi::clocks::monotonic_clock::subscribe_duration(ms.saturating_mul(1_000_000)).block();
     }
 }

@@ -2,7 +2,7 @@
 //! the same calls as the WASI 0.2 one, but each is an async import, so while one waits on
 //! the disk the host can run other calls into the same instance.
 
-use super::{Contents, EntryStream, Name, Stat, Storage, before_open, choose_preopen, error_kind};
+use super::{Contents, EntryStream, Name, Stat, Storage, before_open, choose_preopen, error_kind, vanished};
 use crate::expiry;
 use std::io;
 use wasip3::filesystem::preopens::get_directories;
@@ -40,6 +40,8 @@ impl EntryStream for AsyncEntries {
             AsyncEntries::P2(entries) => return entries.next_name().await,
             AsyncEntries::P3 { entries, end } => (entries, end),
         };
+        // Ended (at its end or at an error): reading the stream again would trap.
+        end.as_ref()?;
         if let Some(entry) = entries.next().await {
             return Some(Ok(Name::Text(entry.name)));
         }
@@ -88,7 +90,7 @@ impl Storage for AsyncDir {
             .fd
             .open_at(PathFlags::empty(), name.to_owned(), OpenFlags::empty(), DescriptorFlags::READ)
             .await
-            .map_err(to_io)?;
+            .map_err(|e| vanished(to_io(e)))?;
         let (mut data, done) = file.read_via_stream(0);
         // Room for one byte more than stat said, as in the WASI 0.2 read: a file replaced
         // since the stat (by a rename) shows up as a longer or shorter read and is then read
@@ -172,5 +174,9 @@ impl Storage for AsyncDir {
     /// re-listing; WASI 0.2 (which this component imports too) goes past it.
     async fn entries_past_undecodable(&self) -> io::Result<AsyncEntries> {
         Ok(AsyncEntries::P2(super::Dir::open(&self.path)?.entries().await?))
+    }
+
+    async fn pause(&self, ms: u64) {
+        wasip3::clocks::monotonic_clock::wait_for(ms.saturating_mul(1_000_000)).await;
     }
 }
