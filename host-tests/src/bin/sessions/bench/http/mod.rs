@@ -123,6 +123,7 @@ fn one_run(
 ) -> Result<Value, HostError> {
     let dir = work.join(format!("{}-{}", server.name(), flow.name()));
     std::fs::DirBuilder::new().mode(0o700).create(&dir).map_err(|e| HostError::io("cannot create", &dir, e))?;
+    settle(work)?;
     let running = servers::start(server, flow, &dir, setup)?;
     let path = server.path(flow);
     if opts.warmup > 0 {
@@ -166,6 +167,14 @@ fn one_run(
         "session_files": sessions,
         "temporary_files": temporary,
     }))
+}
+
+/// Flushes the filesystem under `work` (`syncfs`), so that the writeback, journal commits
+/// and discards the runs before left behind (and the removal of their directories, up to a
+/// few hundred thousand files) are done before the next server starts, not during its run.
+fn settle(work: &Path) -> Result<(), HostError> {
+    let dir = std::fs::File::open(work).map_err(|e| HostError::io("cannot open", work, e))?;
+    rustix::fs::syncfs(&dir).map_err(|e| HostError::io("cannot flush", work, e.into()))
 }
 
 /// The session files in `dir`, and the temporary files of saves (Django's and ours have
