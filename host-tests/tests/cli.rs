@@ -939,7 +939,8 @@ fn an_installed_copy_works_without_the_build_tree() {
     }
     let components = run(&["components"]);
     assert!(components.status.success(), "components: {}", stderr(&components));
-    assert_eq!(stdout(&components).lines().count(), 3, "{}", stdout(&components));
+    // The portable and async stores, the web app and bench-http's hello handler, all embedded.
+    assert_eq!(stdout(&components).lines().count(), 4, "{}", stdout(&components));
     // The cache it filled is the one it was given, and it is private.
     let cache = home.path().join("cache").join("file-sessions");
     assert_eq!(std::fs::metadata(&cache).unwrap().mode() & 0o777, 0o700);
