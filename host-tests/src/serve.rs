@@ -309,6 +309,7 @@ fn config() -> Config {
         .total_memories(4 * instances)
         .total_tables(8 * instances)
         .max_memory_size(crate::DEFAULT_MEMORY_LIMIT);
+    Runtime::reset_settings(&mut pool);
     config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
     config
 }

@@ -2,6 +2,7 @@
 //! working directory, and the one renderer of their reports.
 
 mod django;
+mod fresh;
 mod latency;
 mod report;
 mod throughput;
@@ -39,6 +40,10 @@ pub struct LatencyArgs {
     /// Also write a bar chart of the medians, as SVG.
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
+    /// Also write the fresh-instance breakdown (a request phase by phase, fresh and warm)
+    /// as an SVG chart.
+    #[arg(long, value_name = "FILE")]
+    fresh_svg: Option<PathBuf>,
     #[command(flatten)]
     format: Format,
 }
@@ -89,6 +94,9 @@ pub fn latency(place: &place::Options, args: &LatencyArgs) -> Result<(), Failure
     drop(work);
     if let Some(path) = &args.svg {
         std::fs::write(path, report::svg(&report)).map_err(|e| HostError::io("cannot write", path, e))?;
+    }
+    if let Some(path) = &args.fresh_svg {
+        std::fs::write(path, report::fresh_svg(&report)).map_err(|e| HostError::io("cannot write", path, e))?;
     }
     print!("{}", report::render(&[report], args.format));
     Ok(())
