@@ -12,7 +12,7 @@ sessions=target/release/sessions
 $sessions bench --dir "$disk" --n 300 --rounds 3 --clear-sizes 1000,10000 \
     --django "$python" --json --svg bench/results/disk.svg > bench/results/disk.json
 $sessions bench --dir /dev/shm --django "$python" --json --svg bench/results/tmpfs.svg \
-    > bench/results/tmpfs.json
+    --fresh-svg bench/results/tmpfs-fresh.svg > bench/results/tmpfs.json
 $sessions bench-async --dir /dev/shm --n 1000 --rounds 5 --json > bench/results/async-tmpfs.json
 $sessions bench-async --dir "$disk" --n 1000 --rounds 5 --json > bench/results/async-disk.json
 $sessions bench-report --update PERFORMANCE.md bench/results/tmpfs.json bench/results/disk.json \

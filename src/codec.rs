@@ -16,7 +16,7 @@ use miniz_oxide::deflate::core::{
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use subtle::ConstantTimeEq;
 
 /// The salt Django uses for every built-in session store class called `SessionStore`.
@@ -89,11 +89,14 @@ pub enum DecodeError {
 
 /// Signs and verifies with `SECRET_KEY` and the `SECRET_KEY_FALLBACKS`.
 ///
-/// The HMAC keys are derived once, when the signer is built. It has no `Debug`, so the
-/// secrets cannot end up in a log line by accident.
+/// The HMAC keys are derived once, on the first signature or check (an instance that only
+/// answers `exists` or `delete` never derives them). It has no `Debug`, so the secrets
+/// cannot end up in a log line by accident.
 pub struct Signer {
-    /// Keyed HMAC states: `[SECRET_KEY, *SECRET_KEY_FALLBACKS]`, in that order.
-    macs: Vec<HmacSha256>,
+    /// `[SECRET_KEY, *SECRET_KEY_FALLBACKS]`, in that order, until the keys are derived.
+    secrets: Vec<String>,
+    /// Keyed HMAC states, one per secret, in the same order.
+    macs: OnceCell<Vec<HmacSha256>>,
     /// One zlib deflater (level 6, as CPython's default), reused: its tables are far
     /// larger than a session, so building them per save would dominate the save.
     deflater: RefCell<Option<Box<CompressorOxide>>>,
@@ -102,11 +105,18 @@ pub struct Signer {
 impl Signer {
     /// A signer for `secret`, also accepting (never signing with) `fallbacks`.
     pub fn new(secret: &str, fallbacks: &[String]) -> Signer {
-        let macs = std::iter::once(secret)
-            .chain(fallbacks.iter().map(String::as_str))
-            .map(|s| HmacSha256::new_from_slice(&derive_key(s)).expect("HMAC accepts any key length"))
-            .collect();
-        Signer { macs, deflater: RefCell::new(None) }
+        let secrets = std::iter::once(secret.to_owned()).chain(fallbacks.iter().cloned()).collect();
+        Signer { secrets, macs: OnceCell::new(), deflater: RefCell::new(None) }
+    }
+
+    /// The keyed HMAC states, derived on first use.
+    fn macs(&self) -> &[HmacSha256] {
+        self.macs.get_or_init(|| {
+            self.secrets
+                .iter()
+                .map(|s| HmacSha256::new_from_slice(&derive_key(s)).expect("HMAC accepts any key length"))
+                .collect()
+        })
     }
 
     /// zlib-compresses `input` with the reused deflater; `None` if miniz reports a failure.
@@ -138,7 +148,7 @@ impl Signer {
 
     /// `Signer.signature(value)` with `SECRET_KEY`: 43 characters of unpadded base64url.
     pub fn signature(&self, value: &str) -> String {
-        signature_with(&self.macs[0], value)
+        signature_with(&self.macs()[0], value)
     }
 
     /// `signing.dumps(obj, salt=SALT, compress=True)` at `timestamp` (Unix seconds).
@@ -223,7 +233,7 @@ impl Signer {
         // Compared as text, in constant time: a signature differing only in the unused low
         // bits of its last character decodes to the same MAC but is still rejected.
         let matches =
-            self.macs.iter().any(|mac| bool::from(signature_with(mac, value).as_bytes().ct_eq(sig.as_bytes())));
+            self.macs().iter().any(|mac| bool::from(signature_with(mac, value).as_bytes().ct_eq(sig.as_bytes())));
         if matches { Ok(value) } else { Err(DecodeError::BadSignature) }
     }
 }

@@ -48,11 +48,6 @@ pub const WEB_SETTINGS: [&str; 3] = ["SESSION_COOKIE_SECURE", "SESSION_SAVE_EVER
 /// The default address, as `sessions serve --listen` takes it.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8000";
 
-/// How much of each linear memory and table slot stays resident between instances (when
-/// the kernel can say which pages an instance wrote): the web app's two memories start at
-/// 1.1 MB each, and a slot keeps only the pages an instance wrote.
-const KEEP_RESIDENT: usize = 2 << 20;
-
 /// Requests handled at once; more wait for a turn. Instances in use plus idle ones stay
 /// within twice this, which the pool is sized for.
 const MAX_CONCURRENT: u32 = 16;
@@ -333,16 +328,10 @@ fn config() -> Config {
         .total_memories(4 * instances)
         .total_tables(8 * instances)
         .max_memory_size(crate::DEFAULT_MEMORY_LIMIT);
-    // Instances are dropped as fast as they are made. Resetting a slot with `madvise`
-    // makes the kernel flush the TLB of every core this process runs on (an interrupt to
-    // each) and the next instance fault its pages back in: a quarter of the server's time
-    // under `perf`. With the `PAGEMAP_SCAN` ioctl (Linux 6.7+) wasmtime finds the pages an
-    // instance wrote and restores only those, with `memset`, keeping them resident.
-    if wasmtime::PoolingAllocationConfig::is_pagemap_scan_available() {
-        pool.pagemap_scan(wasmtime::Enabled::Yes)
-            .linear_memory_keep_resident(KEEP_RESIDENT)
-            .table_keep_resident(KEEP_RESIDENT);
-    }
+    // Instances are dropped as fast as they are made: a slot keeps its pages resident and
+    // only those the instance wrote are reset (no `madvise` per request, so no TLB-flush
+    // interrupt to the other core and no page faults on the next instance).
+    Runtime::reset_settings(&mut pool);
     config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
     config
 }

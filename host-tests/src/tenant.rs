@@ -95,16 +95,6 @@ impl Tenant {
 
     /// The WASI context, and the pipe the guest's stderr goes to when it is captured.
     pub(crate) fn wasi(&self, blocking: bool, stderr: GuestStderr) -> Result<(WasiCtx, Option<MemoryOutputPipe>)> {
-        // The preopen would report a missing directory or a file as a wasmtime error; say
-        // what it is instead.
-        match std::fs::metadata(&self.dir) {
-            Ok(meta) if !meta.is_dir() => {
-                let not_dir = std::io::Error::from(std::io::ErrorKind::NotADirectory);
-                return Err(HostError::io("cannot open", &self.dir, not_dir));
-            }
-            Err(e) => return Err(HostError::io("cannot open", &self.dir, e)),
-            Ok(_) => {}
-        }
         let mut builder = WasiCtxBuilder::new();
         if self.clock_offset != 0 {
             builder.wall_clock(OffsetClock(self.clock_offset));
@@ -112,13 +102,29 @@ impl Tenant {
         // It must come before `preopened_dir`: each preopen takes the setting in force when
         // it is added.
         builder.allow_blocking_current_thread(blocking);
-        builder.preopened_dir(&self.dir, &self.guest_path, self.perms).map_err(|e| match e.downcast() {
-            Ok(io) => HostError::io("cannot open", &self.dir, io),
-            Err(e) => HostError::Trap(e),
-        })?;
+        builder.preopened_dir(&self.dir, &self.guest_path, self.perms).map_err(|e| self.open_error(e))?;
         builder.envs(&self.env);
         let captured = route_stderr(&mut builder, stderr);
         Ok((builder.build(), captured))
+    }
+}
+
+impl Tenant {
+    /// Why the preopen failed, in our words: the preopen reports a missing directory or a
+    /// file as a wasmtime error. Looked up only on failure: a `stat` before every preopen
+    /// cost each fresh instance 1.1 µs (`sessions bench`, PERFORMANCE.md).
+    fn open_error(&self, e: wasmtime::Error) -> HostError {
+        match std::fs::metadata(&self.dir) {
+            Ok(meta) if !meta.is_dir() => {
+                let not_dir = std::io::Error::from(std::io::ErrorKind::NotADirectory);
+                HostError::io("cannot open", &self.dir, not_dir)
+            }
+            Err(io) => HostError::io("cannot open", &self.dir, io),
+            Ok(_) => match e.downcast() {
+                Ok(io) => HostError::io("cannot open", &self.dir, io),
+                Err(e) => HostError::Trap(e),
+            },
+        }
     }
 }
 

@@ -782,6 +782,20 @@ fn bench_prints_the_documented_json() {
     }
     assert!(report["clear_expired_per_file_by_size"]["30"]["native"].as_f64().unwrap() > 0.0);
     assert!(report["request"]["fresh_instance"].as_f64().unwrap() > 0.0);
+    // The fresh-instance breakdown: every phase fresh, the request's own phases warm too,
+    // and fresh ÷ warm for the request, `exists` and `load`.
+    let fresh = &report["fresh_instance"];
+    for phase in ["store", "instantiate", "construct", "load", "set", "save", "drop_session", "drop_instance"] {
+        let v = fresh["phases"][phase]["fresh_us"].as_f64().unwrap_or_else(|| panic!("{phase} in {fresh}"));
+        assert!(v > 0.0, "fresh_instance.phases.{phase}.fresh_us = {v}");
+        assert!(fresh["phases"][phase]["fresh_page_faults"].as_f64().is_some(), "{phase} faults in {fresh}");
+        let warm = fresh["phases"][phase].get("warm_us").and_then(Value::as_f64);
+        let request_phase = !["store", "instantiate", "drop_instance"].contains(&phase);
+        assert_eq!(warm.is_some(), request_phase, "{phase} warm in {fresh}");
+    }
+    for what in ["request", "exists", "load"] {
+        assert!(fresh["fresh_over_warm"][what].as_f64().unwrap_or_else(|| panic!("{what} in {fresh}")) > 0.0);
+    }
     assert!(report["memory"]["guest_peak_linear_memory_bytes"].as_u64().unwrap() > 0);
     assert_eq!(report["wasm_bytes"], file_sessions_host::GUEST_WASM.len());
     assert!(names(dir.path()).is_empty(), "nothing left behind");
@@ -793,6 +807,21 @@ fn bench_prints_the_documented_json() {
     assert!(table.contains("Targets (from the first report)") && table.contains("clear_expired"), "{table}");
     let markdown = stdout(&sessions(dir.path(), &["bench-report", "--markdown", saved.to_str().unwrap()]));
     assert!(markdown.contains("| op | component | fresh instance | native | Django |"), "{markdown}");
+    assert!(
+        markdown.contains("| phase | fresh µs | warm µs |") && markdown.contains("Fresh instance ÷ warm"),
+        "{markdown}"
+    );
+
+    // The breakdown as a chart: a bar per way, a segment per phase.
+    let svg = dir.path().join("fresh.svg");
+    let args = ["bench", "--n", "5", "--rounds", "1", "--clear-sizes", "4", "--fresh-svg", svg.to_str().unwrap()];
+    let out = sessions(dir.path(), &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let chart = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        chart.starts_with("<svg") && chart.contains("fresh instance") && chart.contains("drop_instance:"),
+        "{chart}"
+    );
 }
 
 /// Finding 5: links planted where the benchmark used to make its directory

@@ -1219,8 +1219,13 @@ fn storage_directory_removed_or_replaced_under_live_instances() {
     std::fs::write(env.path(), b"file").unwrap();
     let calls = every_call(&mut g, "abcdefgh12345678");
     assert!(get(&calls, "create").is_err());
-    assert!(runtime().instantiate(&env.tenant).is_err(), "preopening a file");
+    // The preopen is not checked beforehand (a `stat` per instance); its failure is
+    // explained after: a file, then nothing at all.
+    let e = runtime().instantiate(&env.tenant).err().expect("preopening a file");
+    assert!(e.to_string().contains("cannot open") && e.to_string().contains("not a directory"), "{e}");
     std::fs::remove_file(env.path()).unwrap();
+    let e = runtime().instantiate(&env.tenant).err().expect("preopening nothing");
+    assert!(e.to_string().contains("cannot open") && e.to_string().contains("No such file"), "{e}");
     std::fs::create_dir(env.path()).unwrap(); // for TempDir's cleanup
     observed.push(
         "the preopen replaced by a file: instantiate fails with a host error, the live instance returns io errors"

@@ -52,14 +52,18 @@ pub fn run(dir: &Path, opts: &Options) -> Result<Value> {
     let component = measure(opts, dir, "component", &mut || instance(&warm_rt, &tenant), false)?;
     let guest_peak = sweep_peak(opts, dir, &warm_rt, &tenant)?;
     let fresh = measure(opts, dir, "fresh instance", &mut || instance(&fresh_rt, &tenant), true)?;
-    let request = request_figures(opts, &warm_rt, &fresh_rt, &tenant, dir)?;
+    let breakdown = request_figures(opts, &warm_rt, &tenant, dir)?;
     let django = opts.django.as_ref().map(|python| super::django::run(python, dir, opts)).transpose()?;
     let mut report = json!({
         "filesystem": filesystem_type(dir),
         "n": opts.n,
         "rounds": opts.rounds,
         "data_bytes": DATA.trim().len(),
-        "request": request,
+        "request": {
+            "component": breakdown["request_us"]["warm"], "fresh_instance": breakdown["request_us"]["fresh"],
+            "component_p99": breakdown["request_us"]["warm_p99"], "fresh_instance_p99": breakdown["request_us"]["fresh_p99"],
+        },
+        "fresh_instance": breakdown,
         "memory": {"host_peak_rss_kib": peak_rss_kib(), "guest_peak_linear_memory_bytes": guest_peak},
         "wasm_bytes": file_sessions_host::GUEST_WASM.len(),
     });
@@ -69,12 +73,12 @@ pub fn run(dir: &Path, opts: &Options) -> Result<Value> {
 
 /// Median and 99th percentile of one operation, in microseconds.
 #[derive(Clone, Copy, Debug)]
-struct Stats {
-    median: f64,
-    p99: f64,
+pub(super) struct Stats {
+    pub(super) median: f64,
+    pub(super) p99: f64,
 }
 
-fn stats(mut ns: Vec<u64>) -> Stats {
+pub(super) fn stats(mut ns: Vec<u64>) -> Stats {
     ns.sort_unstable();
     let at = |q: f64| ns[((ns.len() - 1) as f64 * q).round() as usize] as f64 / 1000.0;
     Stats { median: at(0.5), p99: at(0.99) }
@@ -132,7 +136,7 @@ fn instance(runtime: &Runtime, tenant: &Tenant) -> Result<Component> {
 }
 
 /// The value each save writes: alternating, so every save changes the file.
-fn theme(flip: &mut bool) -> &'static str {
+pub(super) fn theme(flip: &mut bool) -> &'static str {
     *flip = !*flip;
     if *flip { "\"light\"" } else { "\"dark\"" }
 }
@@ -379,7 +383,7 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn round(x: f64) -> f64 {
+pub(super) fn round(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
@@ -420,6 +424,7 @@ fn add_ways(report: &mut Value, [component, fresh, native]: [&WayResult; 3], dja
         report["django"] = json!({"version": d["django"], "python": d["python"]});
     }
     report["ratios"] = ratios(report);
+    fresh_over_warm(report);
 }
 
 /// The targets' ratios: Django over component, component over native, fresh over warm.
@@ -443,38 +448,28 @@ fn ratios(report: &Value) -> Value {
     Value::Object(out)
 }
 
-/// The `request` op on a warm instance and on a fresh instance per request.
-fn request_figures(
-    opts: &Options,
-    warm_rt: &Runtime,
-    fresh_rt: &Runtime,
-    tenant: &Tenant,
-    dir: &Path,
-) -> Result<Value> {
-    let bar = progress::bar("request", opts.rounds as u64 + 1);
+/// Fresh ÷ warm for the request, `exists` and `load`, into the `fresh_instance` section.
+fn fresh_over_warm(report: &mut Value) {
+    let mut r = Map::new();
+    for (name, o) in
+        [("request", &report["request"]), ("exists", &report["ops"]["exists"]), ("load", &report["ops"]["load"])]
+    {
+        if let (Some(f), Some(w)) = (o["fresh_instance"].as_f64(), o["component"].as_f64()) {
+            r.insert(name.into(), json!(round(f / w)));
+        }
+    }
+    report["fresh_instance"]["fresh_over_warm"] = Value::Object(r);
+}
+
+/// The `request` op on a warm instance and on a fresh instance per request, phase by phase
+/// (the `fresh_instance` section).
+fn request_figures(opts: &Options, warm_rt: &Runtime, tenant: &Tenant, dir: &Path) -> Result<Value> {
+    let bar = progress::bar("request", 1);
     let mut warm = instance(warm_rt, tenant)?;
     let keys: Vec<String> = (0..opts.n.min(500)).map(|_| warm.create()).collect::<Result<_>>()?;
-    let mut flip = false;
-    let mut request = |g: &mut Guest, i: usize| -> Result<()> {
-        let s = g.session(Some(&keys[i % keys.len()]))?;
-        g.keys(s)?;
-        g.set(s, "theme", theme(&mut flip))?;
-        g.save(s, false)?;
-        g.drop_session(s)
-    };
-    let (mut warm_ns, mut fresh_ns) = (Vec::new(), Vec::new());
-    for round in 0..=opts.rounds {
-        let w = time_each(opts.n, |i| request(&mut warm.guest, i))?;
-        let f = time_each(opts.n, |i| request(&mut fresh_rt.instantiate(tenant)?, i))?;
-        if round > 0 {
-            warm_ns.extend(w);
-            fresh_ns.extend(f);
-        }
-        bar.inc(1);
-    }
+    let fresh_rt = super::fresh::Marked::new(Runtime::pooling_config())?;
+    let breakdown = super::fresh::breakdown(&fresh_rt, &mut warm.guest, tenant, &keys, opts.n, opts.rounds)?;
     bar.finish_and_clear();
     remove_sessions(dir, &keys);
-    let (w, f) = (stats(warm_ns), stats(fresh_ns));
-    Ok(json!({"component": round(w.median), "fresh_instance": round(f.median),
-              "component_p99": round(w.p99), "fresh_instance_p99": round(f.p99)}))
+    Ok(breakdown)
 }

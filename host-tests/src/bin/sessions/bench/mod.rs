@@ -2,6 +2,7 @@
 //! a private working directory, and the one renderer of their reports.
 
 mod django;
+mod fresh;
 mod http;
 mod latency;
 mod report;
@@ -42,6 +43,10 @@ pub struct LatencyArgs {
     /// Also write a bar chart of the medians, as SVG.
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
+    /// Also write the fresh-instance breakdown (a request phase by phase, fresh and warm)
+    /// as an SVG chart.
+    #[arg(long, value_name = "FILE")]
+    fresh_svg: Option<PathBuf>,
     #[command(flatten)]
     format: Format,
 }
@@ -141,6 +146,9 @@ pub fn latency(place: &place::Options, args: &LatencyArgs) -> Result<(), Failure
     drop(work);
     if let Some(path) = &args.svg {
         std::fs::write(path, report::svg(&report)).map_err(|e| HostError::io("cannot write", path, e))?;
+    }
+    if let Some(path) = &args.fresh_svg {
+        std::fs::write(path, report::fresh_svg(&report)).map_err(|e| HostError::io("cannot write", path, e))?;
     }
     print!("{}", report::render(&[report], args.format));
     Ok(())

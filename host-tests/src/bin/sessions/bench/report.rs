@@ -225,6 +225,7 @@ fn latency_tables(doc: &mut Doc, report: &Value) {
         cell(fresh),
         cell(ratio(fresh, warm))
     ));
+    fresh_tables(doc, &report["fresh_instance"]);
     let m = &report["memory"];
     doc.paragraph(format!(
         "Memory: host peak RSS {} KiB; guest peak linear memory {} bytes (after sweeping the largest directory); Django peak RSS {} KiB. Component: {} bytes.",
@@ -233,6 +234,49 @@ fn latency_tables(doc: &mut Doc, report: &Value) {
         thousands(&m["django_peak_rss_kib"]),
         thousands(&report["wasm_bytes"])
     ));
+}
+
+/// What each phase of the breakdown is, for its table.
+const PHASES: [(&str, &str); 8] = [
+    ("store", "build the `Store` (WASI context, preopen)"),
+    ("instantiate", "instantiate (`InstancePre`, pooling)"),
+    ("construct", "construct the session (on a fresh instance: its first call)"),
+    ("load", "load"),
+    ("set", "set one value"),
+    ("save", "save"),
+    ("drop_session", "drop the session"),
+    ("drop_instance", "drop the instance (memory reset)"),
+];
+
+/// The fresh-instance breakdown: each phase fresh and warm, with page faults.
+fn fresh_tables(doc: &mut Doc, fresh: &Value) {
+    let Some(phases) = fresh["phases"].as_object() else { return };
+    let f = &fresh["fresh_over_warm"];
+    doc.paragraph(format!(
+        "Fresh instance ÷ warm: request {}×, `exists` {}×, `load` {}×. The request phase by phase (median µs; \
+         minor page faults per request, mean):",
+        cell(f["request"].as_f64()),
+        cell(f["exists"].as_f64()),
+        cell(f["load"].as_f64())
+    ));
+    let rows = PHASES
+        .iter()
+        .filter_map(|(name, about)| {
+            let p = phases.get(*name)?;
+            let (fresh_us, warm_us) = (p["fresh_us"].as_f64(), p["warm_us"].as_f64());
+            let extra = fresh_us.map(|f| f - warm_us.unwrap_or(0.0));
+            Some(vec![
+                (*about).to_owned(),
+                cell(fresh_us),
+                cell(warm_us),
+                cell(extra),
+                cell(p["fresh_page_faults"].as_f64()),
+                cell(p["warm_page_faults"].as_f64()),
+            ])
+        })
+        .collect();
+    let head = ["phase", "fresh µs", "warm µs", "fresh − warm", "faults, fresh", "faults, warm"];
+    doc.table(&head, "lrrrrr", rows);
 }
 
 /// One op: each way's median (and p99), and the two ratios.
@@ -289,6 +333,10 @@ fn targets(report: &Value) -> Vec<Vec<String>> {
     let req = &report["request"];
     let r = ratio(req["fresh_instance"].as_f64(), req["component"].as_f64());
     row("request: fresh instance ÷ warm".into(), r, "×", "≤ 1.5×", r.is_some_and(|r| r <= 1.5));
+    for op in ["exists", "load"] {
+        let r = ratio(ops[op]["fresh_instance"].as_f64(), ops[op]["component"].as_f64());
+        row(format!("{op}: fresh instance ÷ warm"), r, "×", "≤ 1.5×", r.is_some_and(|r| r <= 1.5));
+    }
     let by = sweep_rows(report);
     if let (Some(lo), Some(hi)) = (by.first(), by.last()) {
         let r = ratio(hi[1].parse().ok(), lo[1].parse().ok());
@@ -389,4 +437,53 @@ fn bars(s: &mut String, op: &Value, y0: f64, max: f64) {
             y + BAR - 2.0
         );
     }
+}
+
+/// Each phase's colour in the breakdown chart.
+const PHASE_COLORS: [&str; 8] =
+    ["#8c564b", "#d62728", "#ff7f0e", "#1f77b4", "#aec7e8", "#2ca02c", "#9467bd", "#7f7f7f"];
+
+/// The fresh-instance breakdown as SVG: one stacked bar per way (fresh, warm), a segment
+/// per phase, to scale in µs.
+pub fn fresh_svg(report: &Value) -> String {
+    let phases = &report["fresh_instance"]["phases"];
+    let sum = |key: &str| PHASES.iter().filter_map(|(p, _)| phases[*p][key].as_f64()).sum::<f64>();
+    let max = sum("fresh_us").max(sum("warm_us")).max(1.0);
+    let scale = WIDTH / max;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"190\" font-family=\"sans-serif\" font-size=\"11\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"10\" y=\"18\" font-size=\"13\">One request, phase by phase: median µs ({})</text>\n",
+        LEFT + WIDTH + 80.0,
+        report["filesystem"].as_str().unwrap_or("?")
+    );
+    for (row, (label, key)) in [("fresh instance", "fresh_us"), ("warm instance", "warm_us")].iter().enumerate() {
+        let y = 40.0 + row as f64 * 34.0;
+        let _ = writeln!(s, "<text x=\"10\" y=\"{}\">{label}</text>", y + 16.0);
+        let mut x = LEFT;
+        for (i, (phase, _)) in PHASES.iter().enumerate() {
+            let Some(us) = phases[*phase][*key].as_f64() else { continue };
+            let _ = writeln!(
+                s,
+                "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{:.1}\" height=\"24\" fill=\"{}\"><title>{phase}: {us:.2} µs</title></rect>",
+                us * scale,
+                PHASE_COLORS[i]
+            );
+            x += us * scale;
+        }
+        let _ = writeln!(s, "<text x=\"{:.1}\" y=\"{}\">{:.1} µs</text>", x + 4.0, y + 16.0, sum(key));
+    }
+    for (i, (phase, _)) in PHASES.iter().enumerate() {
+        let (col, line) = (i % 4, i / 4);
+        let (x, y) = (LEFT + col as f64 * 140.0, 130.0 + line as f64 * 20.0);
+        let _ = writeln!(
+            s,
+            "<rect x=\"{x}\" y=\"{y}\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{phase}</text>",
+            PHASE_COLORS[i],
+            x + 14.0,
+            y + 9.0
+        );
+    }
+    s.push_str("</svg>\n");
+    s
 }
