@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the reliability and security suites (host-tests/tests/reliability.rs, security.rs,
-# async_concurrency.rs, clear_batches.rs, and the host's own: cli.rs, code_cache.rs)
+# fifo_race.rs, async_concurrency.rs, clear_batches.rs, and the host's own: cli.rs,
+# code_cache.rs)
 # and writes RELIABILITY.md at the repository root from the lines the tests print:
 #
 #   RELIABILITY | <check> | <what was tried, how many times> | <what held>
@@ -40,7 +41,7 @@ long_log="target/reliability-fuzz.log"
 echo "running the reliability and security suites (debug build)..." >&2
 start=$(date +%s)
 status=0
-cargo test -p file-sessions-host --test reliability --test security --test async_concurrency --test clear_batches --test cli --test code_cache -- --nocapture --test-threads=1 >"$log" 2>&1 || status=$?
+cargo test -p file-sessions-host --test reliability --test security --test fifo_race --test async_concurrency --test clear_batches --test cli --test code_cache -- --nocapture --test-threads=1 >"$log" 2>&1 || status=$?
 suite_secs=$(( $(date +%s) - start ))
 
 long_status=0
@@ -74,7 +75,7 @@ whoami_="$(id -un 2>/dev/null || true)"
     echo "# Reliability and security report"
     echo
     echo "Written by \`host-tests/reliability-report.sh\` from the output of the tests in"
-    echo "\`host-tests/tests/reliability.rs\`, \`security.rs\`, \`async_concurrency.rs\`, \`clear_batches.rs\`, \`cli.rs\` and \`code_cache.rs\`: each row is a line a"
+    echo "\`host-tests/tests/reliability.rs\`, \`security.rs\`, \`fifo_race.rs\`, \`async_concurrency.rs\`, \`clear_batches.rs\`, \`cli.rs\` and \`code_cache.rs\`: each row is a line a"
     echo "test printed (\`RELIABILITY | check | tried | held\`) after its assertions passed. Figures"
     echo "vary a little between runs (thread races, random keys); regenerate with"
     echo "\`host-tests/reliability-report.sh --long-fuzz 200000\` (or without \`--long-fuzz\` for the"
@@ -83,7 +84,7 @@ whoami_="$(id -un 2>/dev/null || true)"
     echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- Machine: $(uname -srm), $(nproc) cores${cpu:+ ($cpu)}, ${mem_gib:-?} GiB memory; temporary files on ${tmp_fs:-?}; running as ${whoami_:-?}"
     echo "- Toolchain: $(rustc -V 2>/dev/null || echo 'rustc ?'); wasmtime 48.0.8; the guest built for wasm32-wasip2 in release, the host and tests in a debug build (as CI runs them)"
-    echo "- Suite: \`cargo test -p file-sessions-host --test reliability --test security --test async_concurrency --test clear_batches --test cli --test code_cache -- --nocapture --test-threads=1\`: $(totals "$log") in ${suite_secs} s (one test at a time; \`cargo test --workspace\` runs them two at a time)"
+    echo "- Suite: \`cargo test -p file-sessions-host --test reliability --test security --test fifo_race --test async_concurrency --test clear_batches --test cli --test code_cache -- --nocapture --test-threads=1\`: $(totals "$log") in ${suite_secs} s (one test at a time; \`cargo test --workspace\` runs them two at a time)"
     if [ "$status" -ne 0 ]; then
         echo "- **The suite FAILED (exit status $status)**: the rows below are from the tests that passed; the output is in \`$log\`."
     fi
