@@ -403,7 +403,7 @@ fn a_read_only_preopen_still_has_the_window() {
     assert!(window.windows(2).all(|w| w[1] == w[0] + 1), "the blocking checkpoints are not one window: {window:?}");
     assert!(outcomes.iter().filter(|o| o.1).all(|o| o.0 == MISSING), "a released call read other than {{}}");
     report(
-        "FIFO swapped in under a read-only preopen (finding 1, what remains)",
+        "FIFO swapped in under a read-only preopen: what remains (finding 1)",
         &format!(
             "the session file and a FIFO exchanged at each of the {} epoch checkpoints of one load in turn, on a read-only preopen (FsPerms::ReadOnly: the store may not open for writing, so it checks the type first)",
             outcomes.len()

@@ -1019,7 +1019,7 @@ fn session_keys_never_appear_in_errors_output_or_traps() {
         assert!(text.contains(&shown), "{what}: {text}");
     }
     report(
-        "session keys never disclosed",
+        "session keys never disclosed (finding 4)",
         &format!(
             "{} texts: create-error, update-error, a directory in a session's place, failed writes, deletes, flush, create and cycle-key on a read-only preopen, a trap mid-save, and the guest's stderr/stdout",
             texts.len()
