@@ -128,18 +128,18 @@ fn before_reading(stat: &Stat, limit: u64) -> io::Result<Option<Contents>> {
 }
 
 /// Whether a WASI error is what a directory that takes no writes gives: `not-permitted`
-/// from a read-only preopen (wasmtime refuses before the system sees the call) or `io`
-/// from a read-only mount (wasmtime-wasi has no code for `EROFS`). Other things give the
-/// same codes (`EPERM` for an immutable file, `ETXTBSY` for a file being run, `EIO`), and
-/// whoever can write to the directory can plant those, so the reads ask again with a call
-/// only the directory can refuse: renaming the name onto itself, which changes nothing
-/// and succeeds wherever writes are allowed (even in a directory the user may not write).
-/// `access` (`EACCES`, a file of mode 0444, say) is never one: a file the host's user may
-/// not write reads as missing rather than bring the window back.
+/// from a read-only preopen (wasmtime refuses before the system sees the call), and from a
+/// read-only mount `read-only` (jco) or `io` (wasmtime-wasi has no code for `EROFS`).
+/// Other things give the same codes (`EPERM` for an immutable file, `ETXTBSY` for a file
+/// being run, `EIO`), and whoever can write to the directory can plant those, so the reads
+/// ask again with a call only the directory can refuse: renaming the name onto itself,
+/// which changes nothing and succeeds wherever writes are allowed (even in a directory the
+/// user may not write). `access` (`EACCES`, a file of mode 0444, say) is never one: a file
+/// the host's user may not write reads as missing rather than bring the window back.
 #[cfg_attr(not(target_arch = "wasm32"), allow(unused_macros))]
 macro_rules! read_only {
     ($code:expr, $E:ident) => {
-        matches!($code, $E::NotPermitted | $E::Io)
+        matches!($code, $E::NotPermitted | $E::ReadOnly | $E::Io)
     };
 }
 #[cfg_attr(not(target_arch = "wasm32"), allow(unused_imports))]
