@@ -452,8 +452,9 @@ fn a_program_running_at_a_session_name_does_not_bring_the_window_back() {
 // A file the host's user may not write
 // ---------------------------------------------------------------------------------------
 
-/// `sessions load KEY` on `dir` as `uid` (the tests' own user when not root), bounded.
-fn load_as(uid: Option<u32>, dir: &Path, key: &str) -> String {
+/// `sessions load KEY` on `dir` as `uid` (the tests' own user when not root), bounded:
+/// its exit status, output and error output.
+fn load_as(uid: Option<u32>, dir: &Path, key: &str) -> (Option<i32>, String, String) {
     let mut cmd = std::process::Command::new(SESSIONS);
     cmd.args(["--dir", dir.to_str().unwrap(), "load", key])
         .env_clear()
@@ -475,41 +476,58 @@ fn load_as(uid: Option<u32>, dir: &Path, key: &str) -> String {
         std::thread::sleep(Duration::from_millis(20));
     }
     let out = waiter.join().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim_end().to_owned()
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap().trim_end().to_owned();
+    (out.status.code(), text(out.stdout), text(out.stderr))
 }
 
 /// The store does not fall back to checking first when the system refuses to open a file
 /// for writing (`EACCES`): whoever can write to the directory could plant a FIFO of mode
-/// 0444 to get the window back. So a session file the host's user may read but not write
-/// reads as missing (Django reads it); a FIFO of mode 0444 neither blocks nor reads.
+/// 0444 to get the window back. So a session file the host's user may read but not write is
+/// treated as one it cannot open at all (mode 0000), whatever the store answers for those;
+/// Django reads it. A FIFO of mode 0444 gets the same answer, without blocking.
 #[test]
-fn a_file_the_host_may_not_write_reads_as_missing() {
+fn a_file_the_host_may_not_write_is_treated_as_unreadable() {
     // As root every open succeeds: run the CLI as nobody in a directory of nobody's.
     let uid = rustix::process::geteuid().is_root().then_some(65534);
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let file = |key: &str| dir.path().join(format!("sessionid{key}"));
-    let (readable, fifo) = ("readonly0000000000000000000000000", "fifo04440000000000000000000000000");
-    std::fs::write(file(KEY), signed(&json!({"user": 7}))).unwrap();
-    std::fs::write(file(readable), signed(&json!({"user": 8}))).unwrap();
-    std::fs::set_permissions(file(readable), std::fs::Permissions::from_mode(0o400)).unwrap();
+    // Errors show a key's first 4 characters: the same 4 here, so the answers compare.
+    let (writable, readable, unreadable, fifo) = (
+        "unwr0600000000000000000000000000",
+        "unwr0400000000000000000000000000",
+        "unwr0000000000000000000000000000",
+        "unwr0444fifo00000000000000000000",
+    );
+    for (key, mode) in [(writable, 0o600), (readable, 0o400), (unreadable, 0o000)] {
+        std::fs::write(file(key), signed(&json!({"user": 7}))).unwrap();
+        std::fs::set_permissions(file(key), std::fs::Permissions::from_mode(mode)).unwrap();
+    }
     mkfifo(&file(fifo), 0o444);
     if let Some(uid) = uid {
-        let owner = Some(rustix::process::Uid::from_raw(uid));
-        for path in [dir.path().to_path_buf(), file(KEY), file(readable), file(fifo)] {
-            rustix::fs::chown(&path, owner, Some(rustix::process::Gid::from_raw(uid))).unwrap();
+        let (owner, group) = (rustix::process::Uid::from_raw(uid), rustix::process::Gid::from_raw(uid));
+        for path in [dir.path().to_path_buf(), file(writable), file(readable), file(unreadable), file(fifo)] {
+            rustix::fs::chown(&path, Some(owner), Some(group)).unwrap();
         }
     }
-    assert_eq!(load_as(uid, dir.path(), KEY), r#"{"user":7}"#, "a session file of mode 0600 loads");
-    assert_eq!(load_as(uid, dir.path(), readable), "{}", "a session file of mode 0400 reads as missing");
-    assert_eq!(load_as(uid, dir.path(), fifo), "{}", "a FIFO of mode 0444 reads as missing");
+    let loaded = load_as(uid, dir.path(), writable);
+    assert_eq!(loaded, (Some(0), r#"{"user":7}"#.to_owned(), String::new()), "a session file of mode 0600 loads");
+    let unreadable_answer = load_as(uid, dir.path(), unreadable);
+    assert!(!unreadable_answer.1.contains("user"), "{unreadable_answer:?}");
+    assert_eq!(load_as(uid, dir.path(), readable), unreadable_answer, "mode 0400 is treated as mode 0000");
+    assert_eq!(load_as(uid, dir.path(), fifo), unreadable_answer, "a FIFO of mode 0444 too");
     report(
         "session files the host may not write (finding 1)",
         &format!(
-            "`sessions load` as {} of a session file of mode 0600, one of mode 0400, and a FIFO of mode 0444 (which an attacker could use to make the store check first)",
+            "`sessions load` as {} of session files of modes 0600, 0400 and 0000, and of a FIFO of mode 0444 (which an attacker could plant to make the store check first)",
             if uid.is_some() { "uid 65534 (the suite runs as root)" } else { "the suite's own user" }
         ),
-        "the 0600 file loads; the 0400 file and the FIFO read as missing, as any file that cannot be opened does, and nothing blocked",
+        &format!(
+            "the 0600 file loads; the 0400 file and the FIFO get what the 0000 file gets ({}), and nothing blocked",
+            match &unreadable_answer {
+                (Some(0), out, _) => format!("`{out}`"),
+                (code, _, err) => format!("exit {code:?}: `{err}`"),
+            }
+        ),
     );
 }
