@@ -605,6 +605,19 @@ fn a_fifo_named_like_a_session_does_not_block() {
     );
 }
 
+/// What write access to the directory still gives, as in Django: a session file is signed
+/// but not bound to its name, so one moved under another key loads there.
+#[test]
+fn a_session_file_moved_under_another_key_loads_there() {
+    let env = Env::new();
+    std::fs::write(env.session_file(KEY), signed(&json!({"user_id": 1, "is_admin": true}))).unwrap();
+    let other = "0therkey000000000000000000000000";
+    std::fs::rename(env.session_file(KEY), env.session_file(other)).unwrap();
+    let mut g = env.guest();
+    let s = g.session(Some(other)).unwrap();
+    assert_eq!(json(&g.load(s).unwrap()), json!({"user_id": 1, "is_admin": true}));
+}
+
 // ---------------------------------------------------------------------------------------
 // Tenant isolation
 // ---------------------------------------------------------------------------------------
