@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Runs the reliability and security suites (host-tests/tests/reliability.rs, security.rs,
-# fifo_race.rs, async_concurrency.rs, clear_batches.rs, and the host's own: cli.rs,
-# code_cache.rs)
-# and writes RELIABILITY.md at the repository root from the lines the tests print:
+# async_concurrency.rs, clear_batches.rs, clock_skew.rs, read_path.rs, fifo_race.rs, and the
+# host's own: cli.rs, code_cache.rs) and the two-host suite on GlusterFS (gluster.rs), and
+# writes RELIABILITY.md at the repository root from the lines the tests print:
 #
 #   RELIABILITY | <check> | <what was tried, how many times> | <what held>
 #
-# Usage: host-tests/reliability-report.sh [--long-fuzz N] [--out FILE]
+# Usage: host-tests/reliability-report.sh [--long-fuzz N] [--gluster-secs S] [--out FILE]
 #
 #   --long-fuzz N   also run the fuzz tests with FUZZ_CASES=N (N cases per native
 #                   property, N/10 through the component) in an optimised build (opt-level
@@ -14,6 +14,9 @@
 #                   about 10 minutes, 200000 cases then about 3), and add their lines as a
 #                   section of their own. (`cargo test --release` currently fails to
 #                   compile the host library: serde_json appears twice in its graph.)
+#   --gluster-secs S  seconds each timed check of the GlusterFS suite runs (default 20; the
+#                   CI run uses 4). The suite needs root, FUSE and glusterfs-server/-client;
+#                   without them its section says it was skipped.
 #   --out FILE      write FILE instead of RELIABILITY.md
 #
 # The report is written even when a test fails (the failure is stated at the top); the
@@ -22,12 +25,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 long=""
+gluster_secs=20
 out="RELIABILITY.md"
 while [ $# -gt 0 ]; do
     case "$1" in
         --long-fuzz) long="${2:?--long-fuzz needs a number}"; shift 2 ;;
+        --gluster-secs) gluster_secs="${2:?--gluster-secs needs a number}"; shift 2 ;;
         --out) out="${2:?--out needs a file}"; shift 2 ;;
-        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -36,13 +41,20 @@ done
 mkdir -p target
 log="target/reliability-report.log"
 long_log="target/reliability-fuzz.log"
+gluster_log="target/reliability-gluster.log"
 : >"$long_log"
 
 echo "running the reliability and security suites (debug build)..." >&2
 start=$(date +%s)
 status=0
-cargo test -p file-sessions-host --test reliability --test security --test fifo_race --test async_concurrency --test clear_batches --test cli --test code_cache -- --nocapture --test-threads=1 >"$log" 2>&1 || status=$?
+cargo test -p file-sessions-host --test reliability --test security --test async_concurrency --test clear_batches --test clock_skew --test read_path --test fifo_race --test cli --test code_cache -- --nocapture --test-threads=1 >"$log" 2>&1 || status=$?
 suite_secs=$(( $(date +%s) - start ))
+
+echo "running the two-host suite on GlusterFS (GLUSTER_SECS=$gluster_secs)..." >&2
+start=$(date +%s)
+gluster_status=0
+GLUSTER_SECS="$gluster_secs" cargo test -p file-sessions-host --test gluster -- --nocapture --test-threads=1 >"$gluster_log" 2>&1 || gluster_status=$?
+gluster_secs_taken=$(( $(date +%s) - start ))
 
 long_status=0
 long_secs=0
@@ -107,8 +119,9 @@ whoami_="$(id -un 2>/dev/null || true)"
     echo "# Reliability and security report"
     echo
     echo "Written by \`host-tests/reliability-report.sh\` from the output of the tests in"
-    echo "\`host-tests/tests/reliability.rs\`, \`security.rs\`, \`fifo_race.rs\`, \`async_concurrency.rs\`, \`clear_batches.rs\`, \`cli.rs\` and \`code_cache.rs\`: each row is a line a"
-    echo "test printed (\`RELIABILITY | check | tried | held\`) after its assertions passed. Figures"
+    echo "\`host-tests/tests/\` (reliability, security, async_concurrency, clear_batches, clock_skew, read_path, fifo_race,"
+    echo "cli, code_cache, and gluster for the two-host section): each row is a line a test printed"
+    echo "(\`RELIABILITY | check | tried | held\`) after its assertions passed. Figures"
     echo "vary a little between runs (thread races, random keys); regenerate with"
     echo "\`host-tests/reliability-report.sh --long-fuzz 200000\` (or without \`--long-fuzz\` for the"
     echo "CI-sized run only)."
@@ -116,7 +129,7 @@ whoami_="$(id -un 2>/dev/null || true)"
     echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- Machine: $(uname -srm), $(nproc) cores${cpu:+ ($cpu)}, ${mem_gib:-?} GiB memory; temporary files on ${tmp_fs:-?}; running as ${whoami_:-?}"
     echo "- Toolchain: $(rustc -V 2>/dev/null || echo 'rustc ?'); wasmtime 48.0.8; the guest built for wasm32-wasip2 in release, the host and tests in a debug build (as CI runs them)"
-    echo "- Suite: \`cargo test -p file-sessions-host --test reliability --test security --test fifo_race --test async_concurrency --test clear_batches --test cli --test code_cache -- --nocapture --test-threads=1\`: $(totals "$log") in ${suite_secs} s (one test at a time; \`cargo test --workspace\` runs them two at a time)"
+    echo "- Suite: \`cargo test -p file-sessions-host --test reliability --test security --test async_concurrency --test clear_batches --test clock_skew --test read_path --test fifo_race --test cli --test code_cache -- --nocapture --test-threads=1\`: $(totals "$log") in ${suite_secs} s (one test at a time; \`cargo test --workspace\` runs them two at a time)"
     if [ "$status" -ne 0 ]; then
         echo "- **The suite FAILED (exit status $status)**: the rows below are from the tests that passed; the output is in \`$log\`."
     fi
@@ -153,6 +166,18 @@ whoami_="$(id -un 2>/dev/null || true)"
         echo "|---|---|---|"
         rows "$long_log"
     fi
+    echo
+    echo "## Two hosts on GlusterFS"
+    echo
+    echo "\`GLUSTER_SECS=$gluster_secs cargo test -p file-sessions-host --test gluster -- --nocapture\`: $(totals "$gluster_log") in ${gluster_secs_taken} s, including bringing the test bed up and down twice. \`host-tests/gluster/gluster.sh\` runs GlusterFS $(glusterfs --version 2>/dev/null | awk 'NR==1 {print $2}') on loopback: one volume with the coherent options and one with the defaults (DEPLOYMENT.md), each mounted twice; each mount is a host, with its own wasmtime \`Runtime\`. On the coherent volume every check asserts; on the default one the figures are measured and only exclusive create and untorn reads are asserted."
+    if [ "$gluster_status" -ne 0 ]; then
+        echo
+        echo "**The GlusterFS suite FAILED (exit status $gluster_status)**: the rows below are from the checks that passed; the output is in \`$gluster_log\`."
+    fi
+    echo
+    echo "| Check | What was tried | What held |"
+    echo "|---|---|---|"
+    rows "$gluster_log"
     defects="$(sed -n 's/^test \([a-z0-9_]*\) \.\.\. ignored, \(DEFECT: .*\)$/- `\1`: \2/p' "$log")"
     if [ -n "$defects" ]; then
         echo
@@ -165,8 +190,8 @@ whoami_="$(id -un 2>/dev/null || true)"
     fi
 } >"$out"
 
-echo "wrote $out ($(rows "$log" | wc -l) checks${long:+, plus $(rows "$long_log" | wc -l) from the long fuzz run})" >&2
-if [ "$status" -ne 0 ] || [ "$long_status" -ne 0 ]; then
+echo "wrote $out ($(rows "$log" | wc -l) checks, $(rows "$gluster_log" | wc -l) on GlusterFS${long:+, plus $(rows "$long_log" | wc -l) from the long fuzz run})" >&2
+if [ "$status" -ne 0 ] || [ "$long_status" -ne 0 ] || [ "$gluster_status" -ne 0 ]; then
     echo "some tests failed: see $out, $log${long:+ and $long_log}" >&2
     exit 1
 fi

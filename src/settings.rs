@@ -40,10 +40,19 @@ pub const SETTINGS: &[Setting] = &[
         name: "SESSION_EXPIRE_AT_BROWSER_CLOSE",
         about: "true/false/1/0: sessions without their own expiry end when the browser closes; default false",
     },
+    Setting {
+        name: "SESSION_FILE_CLOCK_SKEW",
+        about: "not Django's: seconds an expired session stays before load or clear-expired removes it, \
+                for hosts whose clocks differ by up to this much; 0 to 86400, default 0",
+    },
 ];
 
 /// Django's default `SESSION_COOKIE_AGE`: two weeks.
 pub const DEFAULT_COOKIE_AGE: i64 = 60 * 60 * 24 * 7 * 2;
+
+/// The largest `SESSION_FILE_CLOCK_SKEW`: a day (clocks further apart need fixing, not
+/// tolerating).
+pub const MAX_CLOCK_SKEW: i64 = 24 * 60 * 60;
 
 /// The settings the file backend reads.
 ///
@@ -62,6 +71,10 @@ pub struct Settings {
     pub cookie_age: i64,
     /// `SESSION_EXPIRE_AT_BROWSER_CLOSE`.
     pub expire_at_browser_close: bool,
+    /// `SESSION_FILE_CLOCK_SKEW` (not Django's): seconds an expired session is kept before
+    /// `load` or `clear_expired` removes it, for hosts whose clocks differ by up to this
+    /// much; 0 (Django's behaviour) by default.
+    pub clock_skew: i64,
 }
 
 impl Settings {
@@ -109,7 +122,22 @@ impl Settings {
             Some(v) => parse_bool(&v)
                 .ok_or_else(|| malformed("SESSION_EXPIRE_AT_BROWSER_CLOSE", "must be true or false (or 1 or 0)"))?,
         };
-        Ok(Settings { secret_key, secret_key_fallbacks, file_path, cookie_name, cookie_age, expire_at_browser_close })
+        let clock_skew =
+            match var("SESSION_FILE_CLOCK_SKEW") {
+                None => 0,
+                Some(v) => v.trim().parse().ok().filter(|s| (0..=MAX_CLOCK_SKEW).contains(s)).ok_or_else(|| {
+                    malformed("SESSION_FILE_CLOCK_SKEW", "must be a number of seconds from 0 to 86400")
+                })?,
+            };
+        Ok(Settings {
+            secret_key,
+            secret_key_fallbacks,
+            file_path,
+            cookie_name,
+            cookie_age,
+            expire_at_browser_close,
+            clock_skew,
+        })
     }
 
     /// Reads the settings from the process (component) environment.
@@ -182,6 +210,7 @@ mod tests {
         assert_eq!(s.cookie_name, "sessionid");
         assert_eq!(s.cookie_age, 1_209_600);
         assert!(!s.expire_at_browser_close);
+        assert_eq!(s.clock_skew, 0);
         assert_eq!(settings(&[("SECRET_KEY", "k"), ("TMPDIR", "/t")]).unwrap().file_path, "/t");
     }
 
@@ -195,8 +224,10 @@ mod tests {
             ("SESSION_COOKIE_NAME", "my_sid"),
             ("SESSION_COOKIE_AGE", "-5"),
             ("SESSION_EXPIRE_AT_BROWSER_CLOSE", "True"),
+            ("SESSION_FILE_CLOCK_SKEW", " 60 "),
         ])
         .unwrap();
+        assert_eq!(s.clock_skew, 60);
         assert_eq!(s.secret_key_fallbacks, ["old, with comma", "older"]);
         assert_eq!(s.file_path, "/data");
         assert_eq!(s.cookie_name, "my_sid");
@@ -218,6 +249,12 @@ mod tests {
             &[("SECRET_KEY", "k"), ("SESSION_EXPIRE_AT_BROWSER_CLOSE", "maybe")],
             "SESSION_EXPIRE_AT_BROWSER_CLOSE",
         );
+        for bad in ["-1", "1.5", "a minute", "86401"] {
+            expect_improperly_configured(
+                &[("SECRET_KEY", "k"), ("SESSION_FILE_CLOCK_SKEW", bad)],
+                "SESSION_FILE_CLOCK_SKEW",
+            );
+        }
         for name in ["SECRET_KEY", "SESSION_FILE_PATH", "SESSION_COOKIE_NAME", "SESSION_COOKIE_AGE"] {
             let mut pairs = vec![("SECRET_KEY", "k")];
             pairs.push((name, "100\0 weeks"));

@@ -24,6 +24,16 @@ pub const MAX_FILE_BYTES: u64 = (crate::codec::MAX_JSON_BYTES as u64) * 3 / 2;
 /// Bound on `create`'s retries on key collisions (with 165-bit keys, one never happens).
 const MAX_CREATE_ATTEMPTS: usize = 100;
 
+/// Attempts at a read, a stat or an unlink before an error that may pass is reported as
+/// `io`. On a network filesystem a file replaced by another host's rename fails a read now
+/// and then (`ESTALE`); on GlusterFS the next attempt nearly always succeeds, and the
+/// pauses between attempts (1, 2, 4, 8, then 16 ms: 63 ms in all) outlast a run of them
+/// while another host renames over the file back to back (DEPLOYMENT.md).
+const ATTEMPTS: u32 = 8;
+
+/// The longest pause between two attempts, in milliseconds.
+const MAX_PAUSE_MS: u64 = 16;
+
 /// What a session file turned out to hold.
 pub(crate) enum Found {
     /// No readable regular file (missing, unreadable, a directory, a symlink, ...).
@@ -32,8 +42,10 @@ pub(crate) enum Found {
     Placeholder { mtime: OffsetDateTime },
     /// A live session (data that does not verify or parse reads as `{}`, as in Django).
     Live(Data),
-    /// Expired by its expiry or by mtime + cookie age.
-    Expired,
+    /// Expired by its expiry or by mtime + cookie age. `removable` once it has been
+    /// expired for `SESSION_FILE_CLOCK_SKEW` seconds: then no host whose clock is that
+    /// close to ours still finds it live.
+    Expired { removable: bool },
 }
 
 /// The file session store: settings, the storage directory and the sessions' codec, shared by all
@@ -124,20 +136,31 @@ impl<D: Storage> FileStore<D> {
         key::generate().map_err(|e| Error::Io(format!("no randomness for a session key: {e}")))
     }
 
-    /// Reads a session file (stat, open, one read, close) and classifies it.
-    pub(crate) async fn find(&self, name: &str, now: OffsetDateTime) -> Found {
-        let Ok(file) = self.dir.read(name, MAX_FILE_BYTES).await else {
-            return Found::Nothing;
+    /// Reads a session file (stat, open, one read, close) and classifies it. No file (or
+    /// not a regular file) is an answer; any other error, once it has lasted [`ATTEMPTS`]
+    /// reads, is an error: a session that cannot be read is not a missing one.
+    pub(crate) async fn find(&self, name: &str, now: OffsetDateTime) -> io::Result<Found> {
+        let file = match retried(&self.dir, async || self.dir.read(name, MAX_FILE_BYTES).await).await {
+            Ok(file) => file,
+            Err(e) if dir::is_absent(&e) || dir::is_not_a_file(&e) => return Ok(Found::Nothing),
+            Err(e) => return Err(e),
         };
         if file.bytes.as_ref().is_some_and(Vec::is_empty) {
-            return Found::Placeholder { mtime: file.mtime };
+            return Ok(Found::Placeholder { mtime: file.mtime });
         }
         let data = file.bytes.and_then(|b| self.codec.decode_object(&b)).unwrap_or_default();
-        if is_expired(data.get(EXPIRY_KEY), file.mtime, now, self.settings.cookie_age) {
-            Found::Expired
-        } else {
+        let expired_at = |t| is_expired(data.get(EXPIRY_KEY), file.mtime, t, self.settings.cookie_age);
+        Ok(if !expired_at(now) {
             Found::Live(data)
-        }
+        } else {
+            Found::Expired { removable: expired_at(self.settled(now)) }
+        })
+    }
+
+    /// `now` moved back by `SESSION_FILE_CLOCK_SKEW`: what is expired then is expired for
+    /// every host whose clock is at most that far ahead of the writer's (#12).
+    pub(crate) fn settled(&self, now: OffsetDateTime) -> OffsetDateTime {
+        now.saturating_sub(time::Duration::seconds(self.settings.clock_skew))
     }
 
     /// `load()`, with the expired-session replacement optional (`clear_expired` suppresses
@@ -151,7 +174,11 @@ impl<D: Storage> FileStore<D> {
             state.set_key(None);
             return Ok(Data::new());
         };
-        match self.find(&name, expiry::now()).await {
+        // Django reads every error as "no session" and starts a new one: a logout at random
+        // on a network filesystem. Here the key is kept and the error reported.
+        let found =
+            self.find(&name, expiry::now()).await.map_err(|e| Error::io("cannot read", &self.shown(&name), &e))?;
+        match found {
             // An unknown key never creates a record (CVE-2015-5143): forget it, so the
             // next save creates a session under a fresh key.
             Found::Nothing => {
@@ -160,8 +187,10 @@ impl<D: Storage> FileStore<D> {
             }
             Found::Placeholder { .. } => Ok(Data::new()),
             Found::Live(data) => Ok(data),
-            Found::Expired => {
-                let _ = self.dir.remove(&name).await;
+            Found::Expired { removable } => {
+                if removable {
+                    let _ = self.dir.remove(&name).await;
+                }
                 if replace_expired && self.create(state).await.is_err() {
                     state.set_key(None);
                 }
@@ -227,15 +256,37 @@ impl<D: Storage> FileStore<D> {
     /// the temporary file is written, right before the rename, to keep the remaining
     /// window (#37249) as short as a rename-based publish allows.
     async fn publish_update(&self, temp: &str, name: &str) -> Result<()> {
-        match self.dir.stat(name).await {
-            Ok(stat) if stat.is_file => {
-                self.dir.rename(temp, name).await.map_err(|e| Error::io("cannot replace", &self.shown(name), &e))
-            }
+        let deleted =
+            || Error::Update(format!("the session {} was deleted while it was being saved", self.shown(name)));
+        match retried(&self.dir, async || self.dir.stat(name).await).await {
+            Ok(stat) if stat.is_file => match self.dir.rename(temp, name).await {
+                Ok(()) => Ok(()),
+                // The temporary file is there (just written), so it is the session that went:
+                // on GlusterFS a rename fails this way when another host unlinks its target
+                // meanwhile (1 in about 1,000 logouts racing a save). The logout won.
+                Err(e) if dir::is_absent(&e) => Err(deleted()),
+                Err(e) => Err(Error::io("cannot replace", &self.shown(name), &e)),
+            },
             Ok(_) => Err(Error::Io(format!("cannot replace {}: not a regular file", self.shown(name)))),
-            Err(e) if dir::is_absent(&e) => {
-                Err(Error::Update(format!("the session {} was deleted while it was being saved", self.shown(name))))
-            }
+            Err(e) if dir::is_absent(&e) => Err(deleted()),
             Err(e) => Err(Error::io("cannot replace", &self.shown(name), &e)),
+        }
+    }
+}
+
+/// Runs `op` up to [`ATTEMPTS`] times while it fails with an error that may pass: every
+/// error but "no such file" and "not a regular file", which are answers. Only for calls
+/// that can be repeated safely (reads, stats, unlinks). The pauses double from 1 ms up to
+/// [`MAX_PAUSE_MS`].
+async fn retried<T, D: Storage>(dir: &D, mut op: impl AsyncFnMut() -> io::Result<T>) -> io::Result<T> {
+    let mut attempt = 1;
+    loop {
+        match op().await {
+            Err(e) if attempt < ATTEMPTS && !dir::is_absent(&e) && !dir::is_not_a_file(&e) => {
+                dir.pause((1 << (attempt - 1)).min(MAX_PAUSE_MS)).await;
+                attempt += 1;
+            }
+            result => return result,
         }
     }
 }
@@ -284,15 +335,22 @@ impl<D: Storage> Backend for FileStore<D> {
         Err(Error::Create(format!("no free session key after {MAX_CREATE_ATTEMPTS} attempts")))
     }
 
+    /// Unlike Django's `os.path.exists`, an error other than "no such file" is an error,
+    /// not `false`.
     async fn exists(&self, session_key: &str) -> Result<bool> {
         let name = self.file_name(session_key)?;
-        Ok(self.dir.stat(&name).await.is_ok())
+        match retried(&self.dir, async || self.dir.stat(&name).await).await {
+            Ok(_) => Ok(true),
+            Err(e) if dir::is_absent(&e) => Ok(false),
+            Err(e) => Err(Error::io("cannot check", &self.shown(&name), &e)),
+        }
     }
 
+    /// Retried like a read: an unlink whose answer was lost is found done the next time.
     async fn delete(&self, state: &State, session_key: Option<&str>) -> Result<()> {
         let Some(key) = session_key.or(state.key()) else { return Ok(()) };
         let name = self.file_name(key)?;
-        match self.dir.remove(&name).await {
+        match retried(&self.dir, async || self.dir.remove(&name).await).await {
             Ok(()) => Ok(()),
             Err(e) if dir::is_absent(&e) => Ok(()),
             // Django swallows this; a logout that silently did not happen is worse.
@@ -319,7 +377,7 @@ mod tests {
     //! `host-tests/` cover the same paths through the component).
     use super::*;
     use crate::run_sync;
-    use crate::session::Session;
+    use crate::session::{ExpiredDeletion, Session};
     use serde_json::json;
     use std::rc::Rc;
 
@@ -392,5 +450,65 @@ mod tests {
         assert_ne!(new_key, key);
         assert!(t.state.modified);
         assert_eq!(names(dir.path()), [format!("sessionid{new_key}")]);
+    }
+
+    #[test]
+    fn retries_stop_at_an_answer_or_after_the_bound() {
+        let dir = Dir::open(tempfile::tempdir().unwrap().path().to_str().unwrap()).unwrap();
+        let calls = std::cell::Cell::new(0);
+        let failing = |kind: io::ErrorKind, times: u32| {
+            calls.set(0);
+            run_sync(retried(&dir, async || {
+                calls.set(calls.get() + 1);
+                if calls.get() <= times { Err(io::Error::from(kind)) } else { Ok(calls.get()) }
+            }))
+        };
+        // Answers come back at once: no such file, not a regular file.
+        for kind in [io::ErrorKind::NotFound, io::ErrorKind::InvalidFilename, io::ErrorKind::IsADirectory] {
+            assert_eq!(failing(kind, 1).unwrap_err().kind(), kind);
+            assert_eq!(calls.get(), 1, "{kind:?} retried");
+        }
+        // What may pass is retried until it does, up to ATTEMPTS calls in all.
+        assert_eq!(failing(io::ErrorKind::Other, ATTEMPTS - 1).unwrap(), ATTEMPTS);
+        assert_eq!(failing(io::ErrorKind::Other, ATTEMPTS).unwrap_err().kind(), io::ErrorKind::Other);
+        assert_eq!(calls.get(), ATTEMPTS);
+        // A file found by the stat but gone at the open is retried, then found absent.
+        assert_eq!(dir::vanished(io::Error::from(io::ErrorKind::NotFound)).kind(), io::ErrorKind::Interrupted);
+    }
+
+    #[test]
+    fn clock_skew_delays_removal_not_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let age = [("SESSION_COOKIE_AGE", "100")];
+        let skewed = store(dir.path(), &[age[0], ("SESSION_FILE_CLOCK_SKEW", "60")]);
+        // Expired 30 s ago and 100 s ago (mtime + cookie age), by this host's clock.
+        let plant = |st: &Rc<FileStore>, seconds_ago: u64| {
+            let mut s = Session::new(st.clone(), None);
+            run_sync(s.set("a", json!(1))).unwrap();
+            run_sync(s.save(false)).unwrap();
+            let key = s.state.key().unwrap().to_owned();
+            let path = dir.path().join(format!("sessionid{key}"));
+            set_mtime(&path, seconds_ago);
+            (key, path)
+        };
+        let (recent, recent_path) = plant(&skewed, 130);
+        let (_, old_path) = plant(&skewed, 200);
+        assert_eq!(run_sync(skewed.clear_expired()).unwrap().expired_sessions, 1);
+        assert!(recent_path.exists() && !old_path.exists(), "only the one expired over 60 s ago swept");
+        // A load answers {} for an expired session either way, and removes only an old one.
+        let load = |key: &str| {
+            let mut s = Session::new(skewed.clone(), Some(key.to_owned()));
+            assert_eq!(run_sync(s.load()).unwrap(), Data::new());
+            assert_ne!(s.state.key(), Some(key), "an expired session's key is replaced");
+        };
+        load(&recent);
+        assert!(recent_path.exists(), "removed within the skew");
+        let (old, old_path) = plant(&skewed, 200);
+        load(&old);
+        assert!(!old_path.exists(), "kept past the skew");
+        // Without the setting (Django), both go at once.
+        let plain = store(dir.path(), &age);
+        assert_eq!(run_sync(plain.clear_expired()).unwrap().expired_sessions, 1);
+        assert!(!recent_path.exists());
     }
 }

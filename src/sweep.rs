@@ -70,21 +70,29 @@ impl<E: EntryStream> Sweep<E> {
         Ok(sweep)
     }
 
-    /// The next name. A listing that stopped at a name it could not decode (WASI 0.3) is
-    /// replaced by one that goes past it, skipped to where this one was.
+    /// The next name. A listing that failed at an entry (a name it could not decode, or an
+    /// entry removed or replaced while it was listed: wasmtime stats each entry as it lists,
+    /// and WASI 0.3 ends its stream at the first failure) is replaced by one that goes past
+    /// failing entries, skipped to where this one was. There an entry that fails is nothing
+    /// to sweep now, and is passed.
     async fn next(&mut self, dir: &impl Storage<Entries = E>) -> io::Result<Option<Name>> {
-        match self.entries.next_name().await.transpose() {
-            Err(e) if dir::is_undecodable(&e) && !self.past_undecodable => {
-                self.entries = dir.entries_past_undecodable().await?;
-                self.past_undecodable = true;
-                for _ in 0..self.position {
-                    if self.entries.next_name().await.transpose()?.is_none() {
-                        return Ok(None);
+        loop {
+            match self.entries.next_name().await.transpose() {
+                Err(_) if !self.past_undecodable => {
+                    self.entries = dir.entries_past_undecodable().await?;
+                    self.past_undecodable = true;
+                    let mut skipped = 0;
+                    while skipped < self.position {
+                        match self.entries.next_name().await {
+                            None => return Ok(None),
+                            Some(Ok(_)) => skipped += 1,
+                            Some(Err(_)) => {}
+                        }
                     }
                 }
-                self.entries.next_name().await.transpose()
+                Err(_) => {}
+                other => return other,
             }
-            other => other,
         }
     }
 }
@@ -196,9 +204,13 @@ impl<D: Storage> FileStore<D> {
         if !key::has_valid_chars(rest) || rest.chars().count() < 8 {
             return None; // not a name this store writes: uppercase, too short, ...
         }
+        // A file that cannot be read is left alone: it may be live. What expired less than
+        // SESSION_FILE_CLOCK_SKEW ago stays too: another host may still find it live.
         match self.find(name, now).await {
-            Found::Expired => Some(&mut report.expired_sessions),
-            Found::Placeholder { mtime } if is_expired(None, mtime, now, self.settings.cookie_age) => {
+            Ok(Found::Expired { removable: true }) => Some(&mut report.expired_sessions),
+            Ok(Found::Placeholder { mtime })
+                if is_expired(None, mtime, self.settled(now), self.settings.cookie_age) =>
+            {
                 Some(&mut report.stale_placeholders)
             }
             _ => None,

@@ -29,6 +29,10 @@ pub struct Tenant {
     pub memory_limit: usize,
     /// What the preopen allows (read-write by default).
     pub perms: FsPerms,
+    /// Seconds added to the guest's wall clock (`wasi:clocks/wall-clock`), negative for a
+    /// clock that runs behind: hosts with skewed clocks, for the clock-skew tests. 0 by
+    /// default. File times are not affected: the filesystem sets those.
+    pub clock_offset: i64,
 }
 
 impl Tenant {
@@ -42,6 +46,7 @@ impl Tenant {
             guest_path,
             memory_limit: DEFAULT_MEMORY_LIMIT,
             perms: FsPerms::ReadWrite,
+            clock_offset: 0,
         }
     }
 
@@ -70,6 +75,13 @@ impl Tenant {
         self
     }
 
+    /// Sets [`Tenant::clock_offset`]: the guest's wall clock runs `seconds` ahead (or
+    /// behind, when negative) of the host's.
+    pub fn clock_offset(mut self, seconds: i64) -> Tenant {
+        self.clock_offset = seconds;
+        self
+    }
+
     /// A wasmtime store for one instance of this tenant: its preopen, its settings, its
     /// memory cap and the guest's stderr. `blocking_current_thread` runs filesystem calls
     /// on the calling thread (fast for the sync component; the async one must not block
@@ -94,6 +106,9 @@ impl Tenant {
             Ok(_) => {}
         }
         let mut builder = WasiCtxBuilder::new();
+        if self.clock_offset != 0 {
+            builder.wall_clock(OffsetClock(self.clock_offset));
+        }
         // It must come before `preopened_dir`: each preopen takes the setting in force when
         // it is added.
         builder.allow_blocking_current_thread(blocking);
@@ -104,6 +119,22 @@ impl Tenant {
         builder.envs(&self.env);
         let captured = route_stderr(&mut builder, stderr);
         Ok((builder.build(), captured))
+    }
+}
+
+/// The host's wall clock moved by a number of seconds ([`Tenant::clock_offset`]).
+struct OffsetClock(i64);
+
+impl wasmtime_wasi::HostWallClock for OffsetClock {
+    fn resolution(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(1)
+    }
+
+    fn now(&self) -> std::time::Duration {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let by = std::time::Duration::from_secs(self.0.unsigned_abs());
+        // Before 1970 is not representable here: the clock stops at the epoch.
+        if self.0 >= 0 { now.saturating_add(by) } else { now.saturating_sub(by) }
     }
 }
 

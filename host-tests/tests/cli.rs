@@ -890,3 +890,58 @@ fn bench_report_updates_marked_sections() {
     let out = sessions(dir.path(), &["bench-report", doc.to_str().unwrap()]);
     assert_error(&out, "improperly-configured", "is not a benchmark report");
 }
+
+// ---------------------------------------------------------------------------------------
+// Installed: the binary alone, with no build tree (issue #11: `cargo install` gives a working
+// `sessions`)
+// ---------------------------------------------------------------------------------------
+
+/// A copy of `sessions` run where the whole repository (sources and `target/`) is hidden
+/// under an empty tmpfs, in a mount namespace of its own, with an empty precompiled-code
+/// cache: what `cargo install --path host-tests` leaves an operator with once the checkout is
+/// gone. Any read of a build path at run time fails here.
+#[test]
+fn an_installed_copy_works_without_the_build_tree() {
+    if !running_as_root() || Command::new("unshare").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: needs root and unshare(1) to hide the repository in a mount namespace");
+        return;
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().canonicalize().unwrap();
+    let home = tempfile::tempdir().unwrap(); // the binary, HOME and the cache: outside the repo
+    let bin = home.path().join("sessions");
+    std::fs::copy(SESSIONS, &bin).unwrap();
+    let dir = private_dir();
+    assert!(!dir.path().starts_with(&repo) && !home.path().starts_with(&repo));
+    // Every command runs in a namespace where the repository is an empty tmpfs.
+    let run = |args: &[&str]| -> Output {
+        let script = r#"mount -t tmpfs none "$1" && [ -z "$(ls -A "$1")" ] && shift && exec "$@""#;
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--mount", "--propagation", "private", "sh", "-c", script, "sh"])
+            .arg(&repo)
+            .arg(&bin)
+            .args(["--dir", dir.path().to_str().unwrap()])
+            .args(args)
+            .current_dir(home.path())
+            .env("HOME", home.path())
+            .env("XDG_CACHE_HOME", home.path().join("cache"))
+            .env("SECRET_KEY", "installed-test-secret")
+            .env_remove("CARGO_MANIFEST_DIR")
+            .stdin(Stdio::null());
+        cmd.output().unwrap()
+    };
+    let created = run(&["create", r#"{"user_id": 42}"#]);
+    assert!(created.status.success(), "create: {}", stderr(&created));
+    let key = stdout(&created).trim().to_owned();
+    for args in [vec!["load", key.as_str()], vec!["--async", "load", key.as_str()]] {
+        let out = run(&args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert_eq!(serde_json::from_str::<Value>(&stdout(&out)).unwrap(), json!({"user_id": 42}), "{args:?}");
+    }
+    let components = run(&["components"]);
+    assert!(components.status.success(), "components: {}", stderr(&components));
+    assert_eq!(stdout(&components).lines().count(), 3, "{}", stdout(&components));
+    // The cache it filled is the one it was given, and it is private.
+    let cache = home.path().join("cache").join("file-sessions");
+    assert_eq!(std::fs::metadata(&cache).unwrap().mode() & 0o777, 0o700);
+    assert!(std::fs::read_dir(&cache).unwrap().count() >= 2, "the portable and the async component cached");
+}

@@ -434,7 +434,11 @@ fn a_program_running_at_a_session_name_does_not_bring_the_window_back() {
     running.wait().unwrap();
     let (counts, blocked) = tally(&outcomes);
     assert_eq!(blocked, 0, "blocked: {}", listed(&counts));
-    assert_eq!(counts.keys().copied().collect::<Vec<_>>(), [MISSING], "{}", listed(&counts));
+    // The program itself cannot be opened (for writing): an error that is not "no file",
+    // which the store reports once its retries are spent.
+    let unopenable = |o: &&str| o.starts_with("Err(Store(Error::Io(\"cannot read ");
+    assert!(counts.contains_key(MISSING), "{}", listed(&counts));
+    assert!(counts.keys().all(|o| *o == MISSING || unopenable(o)), "{}", listed(&counts));
     report(
         "a program running at a session's name (finding 1)",
         &format!(
@@ -442,7 +446,7 @@ fn a_program_running_at_a_session_name_does_not_bring_the_window_back() {
             outcomes.len()
         ),
         &format!(
-            "none blocked: the renaming of the name onto itself succeeded, so the store did not fall back to checking first; every load read {{}} ({})",
+            "none blocked: the renaming of the name onto itself succeeded, so the store did not fall back to checking first; a load read {{}} (the FIFO) or `io` (the program, which cannot be opened) ({})",
             listed(&counts)
         ),
     );

@@ -68,36 +68,14 @@ fn stdout(o: &Output) -> String {
 
 /// Shared sessions created up front, each holding a payload by writer 999.
 fn shared_sessions(env: &Env, n: usize) -> Vec<String> {
-    let mut g = env.guest();
-    (0..n)
-        .map(|_| {
-            let s = g.session(None).unwrap();
-            g.create(s).unwrap();
-            let k = g.session_key(s).unwrap().unwrap();
-            g.update(s, &payload(&k, 999, 0).to_string()).unwrap();
-            g.save(s, false).unwrap();
-            g.drop_session(s).unwrap();
-            k
-        })
-        .collect()
+    common::stress::shared_sessions(&mut env.guest(), n)
 }
 
 /// After a run: every shared session is on disk, complete, and holds a payload some writer
 /// saved; the directory holds exactly `shared` and `live`, and no temporary file.
 fn check_final_directory(env: &Env, shared: &[String], written: &Written, live: &[(String, Value)]) {
-    let written = written.lock().unwrap();
-    for k in shared {
-        let v = on_disk(&env.session_file(k)).unwrap().unwrap_or_else(|| panic!("shared session {k} disappeared"));
-        let author = check_payload(k, &v).unwrap();
-        assert!(written[k].contains(&author), "{k} holds {author:?}, which nobody saved");
-    }
-    for (k, data) in live {
-        assert_eq!(on_disk(&env.session_file(k)).unwrap().as_ref(), Some(data), "live session {k}");
-    }
-    let mut expected: Vec<String> =
-        shared.iter().chain(live.iter().map(|(k, _)| k)).map(|k| format!("sessionid{k}")).collect();
-    expected.sort();
-    assert_eq!(env.files(), expected, "the directory holds exactly the live sessions (no temp file, nothing lost)");
+    let problems = final_directory_problems(env.path(), shared, written, live);
+    assert!(problems.is_empty(), "{problems:#?}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -493,25 +471,10 @@ fn racing_exclusive_creates_of_one_key_have_one_winner() {
 // A save racing a delete (Django ticket #37249)
 // ---------------------------------------------------------------------------------------
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum RaceOutcome {
-    /// The save saw the file gone and refused (`update-error`): the logout wins.
-    Refused,
-    /// The delete landed between the existence check and the rename: the save put the
-    /// session back although it had been deleted.
-    Resurrected,
-    /// The delete came after the save published: the logout wins.
-    DeletedAfter,
-}
-
 /// Classifies a save/delete pair from the save's result and what is on disk.
 fn classify(save: Result<(), String>, file: Option<Value>, new: &Value) -> RaceOutcome {
-    match (save, file) {
-        (Err(e), None) if e.starts_with("update-error") => RaceOutcome::Refused,
-        (Ok(()), Some(v)) if &v == new => RaceOutcome::Resurrected,
-        (Ok(()), None) => RaceOutcome::DeletedAfter,
-        (r, f) => panic!("an outcome no ordering explains: save {r:?}, file {f:?}"),
-    }
+    race_outcome(&save, &file, new)
+        .unwrap_or_else(|| panic!("an outcome no ordering explains: save {save:?}, file {file:?}"))
 }
 
 /// A store error as `kind: detail`; a trap fails the test.

@@ -2,7 +2,8 @@
 //! else touches the filesystem.
 //!
 //! [`Storage`] is what the store needs: read a file whole, stat, create-exclusive and
-//! write, link, rename, unlink, list. Three implementations, chosen at build time:
+//! write, link, rename, unlink, list, and a pause between retries. Three implementations,
+//! chosen at build time:
 //!
 //! * natively, `std::fs` ([`Dir`]), so the same store runs in unit tests and in the native
 //!   benchmark;
@@ -74,10 +75,15 @@ pub trait Storage {
     async fn remove(&self, name: &str) -> io::Result<()>;
     /// Streams the names in the directory (never all held at once).
     async fn entries(&self) -> io::Result<Self::Entries>;
+    /// Waits `ms` milliseconds: the pause before retrying a call that failed with an error
+    /// that may pass.
+    async fn pause(&self, ms: u64);
     /// A listing that reports every name that is not UTF-8 as [`Name::Undecodable`] and
-    /// carries on: what a sweep re-lists with when [`entries`](Self::entries) stopped at
-    /// such a name (an error for which [`is_undecodable`] holds). Only the WASI 0.3 listing
-    /// stops there; the others already carry on, so by default this is `entries`.
+    /// carries on past entries that fail: what a sweep re-lists with when
+    /// [`entries`](Self::entries) stopped at such a name (an error for which
+    /// [`is_undecodable`] holds) or at an entry removed while it was listed. Only the WASI
+    /// 0.3 listing stops there; the others already carry on, so by default this is
+    /// `entries`.
     async fn entries_past_undecodable(&self) -> io::Result<Self::Entries> {
         self.entries().await
     }
@@ -96,7 +102,8 @@ pub enum Name {
 /// A directory listing, one name at a time.
 #[allow(async_fn_in_trait)]
 pub trait EntryStream {
-    /// The next name, `None` at the end.
+    /// The next name, `None` at the end. After an error the listing goes on over WASI 0.2
+    /// and natively; over WASI 0.3 it has ended, and the next call returns `None`.
     async fn next_name(&mut self) -> Option<io::Result<Name>>;
 }
 
@@ -122,7 +129,7 @@ pub fn is_undecodable(e: &io::Error) -> bool {
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 fn before_reading(stat: &Stat, limit: u64) -> io::Result<Option<Contents>> {
     if !stat.is_file {
-        return Err(io::Error::new(io::ErrorKind::IsADirectory, "not a regular file"));
+        return Err(not_a_file());
     }
     Ok((stat.size > limit).then_some(Contents { bytes: None, mtime: stat.mtime }))
 }
@@ -204,4 +211,22 @@ use error_kind;
 /// Whether an error means "there is no such file" (missing, or a name too long to exist).
 pub fn is_absent(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::InvalidFilename)
+}
+
+/// The error `read` gives for a name that is not a regular file (a directory, a symlink,
+/// a FIFO, ...).
+fn not_a_file() -> io::Error {
+    io::Error::new(io::ErrorKind::IsADirectory, "not a regular file")
+}
+
+/// Whether an error is `read`'s "not a regular file".
+pub fn is_not_a_file(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::IsADirectory
+}
+
+/// What `read` reports when the file its stat found is gone at the open: not "no such
+/// file", since on a network filesystem the name can fail to resolve for a moment while
+/// another host renames over it (a retry then finds it, or finds it really gone).
+pub(crate) fn vanished(e: io::Error) -> io::Error {
+    if is_absent(&e) { io::Error::new(io::ErrorKind::Interrupted, format!("replaced while opening: {e}")) } else { e }
 }

@@ -1,6 +1,6 @@
 //! The storage directory natively: `std::fs` on a path. Every future is ready at once.
 
-use super::{Contents, EntryStream, Name, Stat, Storage};
+use super::{Contents, EntryStream, Name, Stat, Storage, not_a_file, vanished};
 use crate::expiry;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -43,9 +43,9 @@ impl Storage for Dir {
         let path = self.path.join(name);
         // Checked before opening: not a symlink, and not a FIFO (opening one blocks).
         if !fs::symlink_metadata(&path)?.is_file() {
-            return Err(io::Error::new(io::ErrorKind::IsADirectory, "not a regular file"));
+            return Err(not_a_file());
         }
-        let mut file = File::open(&path)?;
+        let mut file = File::open(&path).map_err(vanished)?;
         let meta = file.metadata()?;
         let mtime = mtime_of(&meta)?;
         if meta.len() > limit {
@@ -87,5 +87,9 @@ impl Storage for Dir {
 
     async fn entries(&self) -> io::Result<Entries> {
         Ok(Entries(fs::read_dir(&self.path)?))
+    }
+
+    async fn pause(&self, ms: u64) {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
     }
 }

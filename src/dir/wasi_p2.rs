@@ -1,7 +1,10 @@
 //! The storage directory through WASI 0.2 (`wasi:filesystem@0.2`): one descriptor opened
 //! once per instance, every call relative to it. Every future is ready at once.
 
-use super::{Contents, EntryStream, Name, Stat, Storage, before_reading, choose_preopen, error_kind, read_only};
+use super::{
+    Contents, EntryStream, Name, Stat, Storage, before_reading, choose_preopen, error_kind, not_a_file, read_only,
+    vanished,
+};
 use crate::expiry;
 use std::io;
 use wasi::filesystem::preopens::get_directories;
@@ -73,6 +76,16 @@ impl Dir {
                     before_reading(&Storage::stat(self, name).await?, u64::MAX)?;
                     flags = DescriptorFlags::READ;
                 }
+                // A symlink: opened without following links, it refuses with `loop`.
+                Err(ErrorCode::Loop) => return Err(not_a_file()),
+                // On a network filesystem a name another host renames over can fail to
+                // resolve for a moment: found again at once, it was replaced, not removed.
+                Err(ErrorCode::NoEntry) if flags.contains(DescriptorFlags::WRITE) => {
+                    let e = to_io(ErrorCode::NoEntry);
+                    return Err(if Storage::stat(self, name).await.is_ok() { vanished(e) } else { e });
+                }
+                // After the fallback's stat, a name gone at the open was replaced meanwhile.
+                Err(code) if !flags.contains(DescriptorFlags::WRITE) => return Err(vanished(to_io(code))),
                 Err(code) => return Err(to_io(code)),
             }
         };
@@ -100,11 +113,15 @@ impl Storage for Dir {
         let mtime = stat.mtime;
         // Ask for one byte more than stat said: a file that changed since (grown, or
         // renamed over the name before a fallback open) shows up as a longer or shorter
-        // read and is then read to its end, never cut short. wasmtime-wasi hands out at
-        // most 64 KiB per read.
+        // read and is then read to its end, never cut short. Past the stated size, read in
+        // large chunks. wasmtime-wasi hands out at most 64 KiB per read.
+        const CHUNK: u64 = 64 * 1024;
         let mut bytes = Vec::with_capacity(stat.size as usize + 1);
         loop {
-            let want = (stat.size + 1).saturating_sub(bytes.len() as u64).clamp(1, 64 * 1024);
+            let want = match (stat.size + 1).saturating_sub(bytes.len() as u64) {
+                0 => CHUNK,
+                left => left.min(CHUNK),
+            };
             let (chunk, _) = file.read(want, bytes.len() as u64).map_err(to_io)?;
             if chunk.is_empty() {
                 break;
@@ -167,5 +184,9 @@ impl Storage for Dir {
             self.fd.open_at(PathFlags::empty(), ".", OpenFlags::DIRECTORY, DescriptorFlags::READ).map_err(to_io)?;
         let stream = dir.read_directory().map_err(to_io)?;
         Ok(Entries { stream, _dir: dir })
+    }
+
+    async fn pause(&self, ms: u64) {
+        wasi::clocks::monotonic_clock::subscribe_duration(ms.saturating_mul(1_000_000)).block();
     }
 }

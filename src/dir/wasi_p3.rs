@@ -2,7 +2,10 @@
 //! the same calls as the WASI 0.2 one, but each is an async import, so while one waits on
 //! the disk the host can run other calls into the same instance.
 
-use super::{Contents, EntryStream, Name, Stat, Storage, before_reading, choose_preopen, error_kind, read_only};
+use super::{
+    Contents, EntryStream, Name, Stat, Storage, before_reading, choose_preopen, error_kind, not_a_file, read_only,
+    vanished,
+};
 use crate::expiry;
 use std::io;
 use wasip3::filesystem::preopens::get_directories;
@@ -40,6 +43,8 @@ impl EntryStream for AsyncEntries {
             AsyncEntries::P2(entries) => return entries.next_name().await,
             AsyncEntries::P3 { entries, end } => (entries, end),
         };
+        // Ended (at its end or at an error): reading the stream again would trap.
+        end.as_ref()?;
         if let Some(entry) = entries.next().await {
             return Some(Ok(Name::Text(entry.name)));
         }
@@ -91,6 +96,16 @@ impl AsyncDir {
                     before_reading(&Storage::stat(self, name).await?, u64::MAX)?;
                     flags = DescriptorFlags::READ;
                 }
+                // A symlink: opened without following links, it refuses with `loop`.
+                Err(ErrorCode::Loop) => return Err(not_a_file()),
+                // On a network filesystem a name another host renames over can fail to
+                // resolve for a moment: found again at once, it was replaced, not removed.
+                Err(ErrorCode::NoEntry) if flags.contains(DescriptorFlags::WRITE) => {
+                    let e = to_io(ErrorCode::NoEntry);
+                    return Err(if Storage::stat(self, name).await.is_ok() { vanished(e) } else { e });
+                }
+                // After the fallback's stat, a name gone at the open was replaced meanwhile.
+                Err(code) if !flags.contains(DescriptorFlags::WRITE) => return Err(vanished(to_io(code))),
                 Err(code) => return Err(to_io(code)),
             }
         };
@@ -197,5 +212,9 @@ impl Storage for AsyncDir {
     /// re-listing; WASI 0.2 (which this component imports too) goes past it.
     async fn entries_past_undecodable(&self) -> io::Result<AsyncEntries> {
         Ok(AsyncEntries::P2(super::Dir::open(&self.path)?.entries().await?))
+    }
+
+    async fn pause(&self, ms: u64) {
+        wasip3::clocks::monotonic_clock::wait_for(ms.saturating_mul(1_000_000)).await;
     }
 }

@@ -8,6 +8,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+pub mod skew;
 pub mod stress;
 pub mod venv;
 pub mod web;

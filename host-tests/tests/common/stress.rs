@@ -1,8 +1,10 @@
 //! Helpers of the reliability and concurrency tests (`reliability.rs`,
-//! `async_concurrency.rs`): the `RELIABILITY |` report line, a small seedable random
-//! generator, self-checking payloads, and looks at what a directory holds.
+//! `async_concurrency.rs`, `gluster.rs`): the `RELIABILITY |` report line, a small seedable
+//! random generator, self-checking payloads, looks at what a directory holds, and the
+//! outcomes of a save racing a delete.
 
 use super::signer;
+use file_sessions_host::Guest;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -116,4 +118,89 @@ pub type Written = Mutex<HashMap<String, HashSet<(u64, u64)>>>;
 /// `Written` for shared sessions that each hold their first payload, by writer 999.
 pub fn written_for(shared: &[String]) -> Written {
     Mutex::new(shared.iter().map(|k| (k.clone(), HashSet::from([(999, 0)]))).collect())
+}
+
+/// How a save racing a delete (a logout; Django ticket #37249) ended.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RaceOutcome {
+    /// The save saw the file gone and refused (`update-error`): the logout wins.
+    Refused,
+    /// The delete landed between the existence check and the rename: the save put the
+    /// session back although it had been deleted.
+    Resurrected,
+    /// The delete came after the save published: the logout wins.
+    DeletedAfter,
+}
+
+/// Classifies a save/delete pair from the save's result and what is on disk afterwards;
+/// `None` when no order of the two explains it.
+pub fn race_outcome(save: &Result<(), String>, file: &Option<Value>, new: &Value) -> Option<RaceOutcome> {
+    match (save, file) {
+        (Err(e), None) if e.starts_with("update-error") => Some(RaceOutcome::Refused),
+        (Ok(()), Some(v)) if v == new => Some(RaceOutcome::Resurrected),
+        (Ok(()), None) => Some(RaceOutcome::DeletedAfter),
+        _ => None,
+    }
+}
+
+/// Shared sessions created through `g`, each holding a payload by writer 999.
+pub fn shared_sessions(g: &mut Guest, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| {
+            let s = g.session(None).unwrap();
+            g.create(s).unwrap();
+            let k = g.session_key(s).unwrap().unwrap();
+            g.update(s, &payload(&k, 999, 0).to_string()).unwrap();
+            g.save(s, false).unwrap();
+            g.drop_session(s).unwrap();
+            k
+        })
+        .collect()
+}
+
+/// What is wrong with `dir` after a run, empty when nothing is: every shared session must
+/// be on disk, complete, and hold a payload some writer saved (`written`); every live
+/// session its data; and nothing else may be there (no temporary file, nothing lost).
+pub fn final_directory_problems(
+    dir: &Path,
+    shared: &[String],
+    written: &Written,
+    live: &[(String, Value)],
+) -> Vec<String> {
+    let written = written.lock().unwrap();
+    let file = |k: &str| dir.join(format!("sessionid{k}"));
+    let mut problems = Vec::new();
+    for k in shared {
+        match on_disk(&file(k)) {
+            Ok(Some(v)) => match check_payload(k, &v) {
+                Ok(author) if written[k].contains(&author) => {}
+                Ok(author) => problems.push(format!("{k} holds {author:?}, which nobody saved")),
+                Err(e) => problems.push(e),
+            },
+            Ok(None) => problems.push(format!("shared session {k} disappeared")),
+            Err(e) => problems.push(format!("shared session {k}: {e}")),
+        }
+    }
+    for (k, data) in live {
+        match on_disk(&file(k)) {
+            Ok(Some(v)) if &v == data => {}
+            other => problems.push(format!("live session {k}: expected {data}, found {other:?}")),
+        }
+    }
+    let mut expected: Vec<String> =
+        shared.iter().chain(live.iter().map(|(k, _)| k)).map(|k| format!("sessionid{k}")).collect();
+    expected.sort();
+    let mut found: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    found.sort();
+    if found != expected {
+        let extra: Vec<&String> = found.iter().filter(|n| !expected.contains(n)).collect();
+        let missing: Vec<&String> = expected.iter().filter(|n| !found.contains(n)).collect();
+        problems.push(format!(
+            "the directory should hold exactly the live sessions: {} extra ({extra:?}), {} missing ({missing:?})",
+            extra.len(),
+            missing.len()
+        ));
+    }
+    problems
 }

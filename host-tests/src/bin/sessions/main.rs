@@ -30,7 +30,8 @@ use std::process::ExitCode;
 ///
 /// Settings come from the environment, with Django's names: SECRET_KEY,
 /// SECRET_KEY_FALLBACKS (a JSON array of strings), SESSION_COOKIE_NAME, SESSION_COOKIE_AGE,
-/// SESSION_EXPIRE_AT_BROWSER_CLOSE. SESSION_FILE_PATH is set to the directory. Without
+/// SESSION_EXPIRE_AT_BROWSER_CLOSE, and SESSION_FILE_CLOCK_SKEW (not Django's; for hosts
+/// sharing a directory, see DEPLOYMENT.md). SESSION_FILE_PATH is set to the directory. Without
 /// SECRET_KEY, a random secret is generated for a directory that holds no sessions yet and
 /// kept in DIR/.secret-key (mode 0600).
 #[derive(Parser)]
