@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the reliability and security suites (host-tests/tests/reliability.rs, security.rs,
-# async_concurrency.rs, clear_batches.rs, clock_skew.rs, read_path.rs, and the host's own:
-# cli.rs, code_cache.rs) and the two-host suite on GlusterFS (gluster.rs), and writes
-# RELIABILITY.md at the repository root from the lines the tests print:
+# async_concurrency.rs, clear_batches.rs, clock_skew.rs, read_path.rs, fifo_race.rs, and the
+# host's own: cli.rs, code_cache.rs) and the two-host suite on GlusterFS (gluster.rs), and
+# writes RELIABILITY.md at the repository root from the lines the tests print:
 #
 #   RELIABILITY | <check> | <what was tried, how many times> | <what held>
 #
@@ -47,7 +47,7 @@ gluster_log="target/reliability-gluster.log"
 echo "running the reliability and security suites (debug build)..." >&2
 start=$(date +%s)
 status=0
-cargo test -p file-sessions-host --test reliability --test security --test async_concurrency --test clear_batches --test clock_skew --test read_path --test cli --test code_cache -- --nocapture --test-threads=1 >"$log" 2>&1 || status=$?
+cargo test -p file-sessions-host --test reliability --test security --test async_concurrency --test clear_batches --test clock_skew --test read_path --test fifo_race --test cli --test code_cache -- --nocapture --test-threads=1 >"$log" 2>&1 || status=$?
 suite_secs=$(( $(date +%s) - start ))
 
 echo "running the two-host suite on GlusterFS (GLUSTER_SECS=$gluster_secs)..." >&2
@@ -73,9 +73,41 @@ totals() {
         | awk '{p+=$1; f+=$3; i+=$5} END {printf "%d passed, %d failed, %d ignored", p, f, i}'
 }
 
-# The report lines of a log as table rows.
+# The report lines of a log as table rows (all of them, or only those of no finding).
 rows() {
     sed -n 's/.*RELIABILITY | \(.*\)$/| \1 |/p' "$1"
+}
+other_rows() {
+    rows "$1" | grep -v '(finding [0-9]*) |' || true
+}
+
+# Issue 13's findings: number, what it was, what fixed it. A test's row belongs to finding
+# N when its check ends with "(finding N)".
+findings=(
+    "1|A FIFO renamed over a session file between the store's type check and its open hung the call and the host thread under it (sync and async, load and clear-expired).|The store opens a session file for reading and writing (never writing to it), which on Linux does not wait on a FIFO, and checks the type of the descriptor it got. Only where the directory takes no writes (a read-only preopen or mount, confirmed by renaming the name onto itself) does it check the name first, and there the window remains."
+    "2|One file name that is not UTF-8 turned cleanup off for good.|Such names are skipped and counted (undecodable-names); the async sweep lists past them through WASI 0.2."
+    "3|The CLI trusted DIR/.secret-key blindly: links followed, any owner, mode and size, a FIFO hung it; a non-UTF-8 SECRET_KEY was ignored.|Opened without following links or blocking; a regular file of the user's, mode 0600, at most 1 KiB; a directory others can write is refused; a non-UTF-8 SECRET_KEY is an error."
+    "4|Session keys appeared in error messages.|Errors name a session file by the prefix and the key's first 4 characters."
+    "5|sessions bench followed a planted symlink and deleted sessions where it led.|A fresh random working directory, created exclusively with mode 0700, removed without following links."
+    "6|The precompiled-code cache loaded native code from a file others could write, and wrote through links.|Only a regular file of the user's, writable by no one else, in a directory of the same kind, opened without following links, is loaded; entries are written to a new file and renamed; otherwise it compiles in memory."
+    "7|--dir / handed the whole filesystem to the component; --dir FILE was reported as a trap.|/ is refused unless --allow-root-dir; a file is a plain improperly-configured error."
+)
+
+# The rows of finding $1 (what it was: $2, its fix: $3) in log $4, the finding in front of
+# its first row; a finding no test reported says so.
+finding_rows() {
+    local n="$1" what="$2" fix="$3" log="$4" first=1 check tried held
+    while IFS=$'\t' read -r check tried held; do
+        if [ "$first" -eq 1 ]; then
+            echo "| $n | $what | $fix | $check | $tried | $held |"
+            first=0
+        else
+            echo "| | | | $check | $tried | $held |"
+        fi
+    done < <(sed -n "s/.*RELIABILITY | \(.*\) (finding $n) | \(.*\) | \(.*\)$/\1\t\2\t\3/p" "$log")
+    if [ "$first" -eq 1 ]; then
+        echo "| $n | $what | $fix | **no test reported this finding** | | |"
+    fi
 }
 
 cpu="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//' || true)"
@@ -87,8 +119,8 @@ whoami_="$(id -un 2>/dev/null || true)"
     echo "# Reliability and security report"
     echo
     echo "Written by \`host-tests/reliability-report.sh\` from the output of the tests in"
-    echo "\`host-tests/tests/\` (reliability, security, async_concurrency, clear_batches, clock_skew, read_path, cli,"
-    echo "code_cache, and gluster for the two-host section): each row is a line a test printed"
+    echo "\`host-tests/tests/\` (reliability, security, async_concurrency, clear_batches, clock_skew, read_path, fifo_race,"
+    echo "cli, code_cache, and gluster for the two-host section): each row is a line a test printed"
     echo "(\`RELIABILITY | check | tried | held\`) after its assertions passed. Figures"
     echo "vary a little between runs (thread races, random keys); regenerate with"
     echo "\`host-tests/reliability-report.sh --long-fuzz 200000\` (or without \`--long-fuzz\` for the"
@@ -97,14 +129,29 @@ whoami_="$(id -un 2>/dev/null || true)"
     echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- Machine: $(uname -srm), $(nproc) cores${cpu:+ ($cpu)}, ${mem_gib:-?} GiB memory; temporary files on ${tmp_fs:-?}; running as ${whoami_:-?}"
     echo "- Toolchain: $(rustc -V 2>/dev/null || echo 'rustc ?'); wasmtime 48.0.8; the guest built for wasm32-wasip2 in release, the host and tests in a debug build (as CI runs them)"
-    echo "- Suite: \`cargo test -p file-sessions-host --test reliability --test security --test async_concurrency --test clear_batches --test clock_skew --test read_path --test cli --test code_cache -- --nocapture --test-threads=1\`: $(totals "$log") in ${suite_secs} s (one test at a time; \`cargo test --workspace\` runs them two at a time)"
+    echo "- Suite: \`cargo test -p file-sessions-host --test reliability --test security --test async_concurrency --test clear_batches --test clock_skew --test read_path --test fifo_race --test cli --test code_cache -- --nocapture --test-threads=1\`: $(totals "$log") in ${suite_secs} s (one test at a time; \`cargo test --workspace\` runs them two at a time)"
     if [ "$status" -ne 0 ]; then
         echo "- **The suite FAILED (exit status $status)**: the rows below are from the tests that passed; the output is in \`$log\`."
     fi
     echo
+    echo "## Security: issue 13's findings"
+    echo
+    echo "What an audit found a process that can write into the session directory, or one next"
+    echo "to the host, could do; each fix, and the rows of the tests that show it (each failed"
+    echo "before its fix)."
+    echo
+    echo "| # | Finding | Fix | Check | What was tried | What held |"
+    echo "|---|---|---|---|---|---|"
+    for finding in "${findings[@]}"; do
+        IFS='|' read -r n what fix <<<"$finding"
+        finding_rows "$n" "$what" "$fix" "$log"
+    done
+    echo
+    echo "## Reliability and security checks"
+    echo
     echo "| Check | What was tried | What held |"
     echo "|---|---|---|"
-    rows "$log"
+    other_rows "$log"
     if [ -n "$long" ]; then
         echo
         echo "## Long fuzz run"

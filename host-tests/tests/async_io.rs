@@ -53,8 +53,9 @@ async fn an_oversized_file_loads_as_empty() {
     assert_eq!(g.session_key(s).await.unwrap().as_deref(), Some(key), "a corrupt file keeps its key, as in Django");
 }
 
-/// A FIFO, a symlink and a directory named like sessions read as missing, and the FIFO is
-/// never opened: the type is checked first, as in the sync path, so no call waits on it.
+/// A FIFO, a symlink and a directory named like sessions read as missing, and no call
+/// waits on the FIFO: it is opened for reading and writing, as in the sync path, which
+/// does not wait, and then seen for what it is.
 #[tokio::test(flavor = "multi_thread")]
 async fn non_files_read_as_missing_and_a_fifo_is_never_waited_on() {
     let env = Env::new();

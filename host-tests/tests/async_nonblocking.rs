@@ -5,13 +5,12 @@
 //! "A file that does not answer yet" is a real kernel mechanism, not a mock: a write
 //! *lease* (`fcntl(F_SETLEASE, F_WRLCK)`, what Samba and NFS servers use for oplocks and
 //! delegations) held on the session file makes every `open` of it wait until the holder
-//! releases the lease (or `/proc/sys/fs/lease-break-time`, 45 s by default, passes). The
-//! store's `stat` before opening does not break a lease, so the load gets as far as the
-//! `open` and waits there, exactly as it would on a slow or remote disk.
+//! releases the lease (or `/proc/sys/fs/lease-break-time`, 45 s by default, passes), so
+//! the load waits in its `open`, exactly as it would on a slow or remote disk.
 //!
-//! A FIFO, the obvious stand-in, cannot serve: the store checks a file's type before
-//! opening it and treats a FIFO as missing precisely so that it never waits on one (see
-//! `security.rs`, `a_fifo_named_like_a_session_does_not_block`).
+//! A FIFO, the obvious stand-in, cannot serve: the store opens a session file for reading
+//! and writing, which does not wait on a FIFO, and treats a FIFO as missing precisely so
+//! that it never waits on one (see `fifo_race.rs`).
 
 mod common;
 use common::*;

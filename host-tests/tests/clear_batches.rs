@@ -281,7 +281,7 @@ fn names_that_are_not_utf8_do_not_stop_the_sweep() {
     assert_eq!(counts(&r), want);
     assert_eq!(all_names(&env).len(), survivors(2) + 2, "only the undecodable names and the survivors are left");
     report(
-        "file names that are not UTF-8",
+        "file names that are not UTF-8 (finding 2)",
         &format!(
             "2 such names (one with the session prefix) among {} files, with {} expired sessions, added until some came after the first such name in the directory's own order; clear-expired and clear-expired-batch (dry run, one instance and an instance per step) through the portable component",
             files, expired
@@ -310,7 +310,7 @@ async fn names_that_are_not_utf8_do_not_stop_the_async_sweep() {
         assert_eq!(all_names(&env).len(), survivors(2) + 2, "{form}");
     }
     report(
-        "file names that are not UTF-8, async component",
+        "file names that are not UTF-8, async component (finding 2)",
         "the same directory through aclear-expired, aclear-expired-batch (one instance; an instance per step) and the sync export of the async component; WASI 0.3 ends its listing at such a name",
         "every form swept all the rest and counted 2 undecodable-names: the sweep went on through a WASI 0.2 listing skipped to where the WASI 0.3 one stopped",
     );

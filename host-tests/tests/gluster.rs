@@ -624,7 +624,12 @@ fn handoff(p: &Pair) {
                 Ok(None) => wrong.add("{} before a save (a logout)"),
                 Err(e) => wrong.add(&format!("load {}", kind_of(&e))),
             }
-            writer.set(s, "n", &n.to_string()).unwrap();
+            // `set` loads the session first when `get` could not: a failed load is counted.
+            if let Err(e) = call(writer.set(s, "n", &n.to_string())) {
+                wrong.add(&format!("load {} (at the set)", kind_of(&e)));
+                writer.drop_session(s).unwrap();
+                continue;
+            }
             match call(writer.save(s, false)) {
                 Ok(()) => saves += 1,
                 Err(e) => wrong.add(&format!("save {}", kind_of(&e))),

@@ -1,6 +1,7 @@
 //! How the component reads a session file that changes under it (issue #12): the read
-//! stats the name, opens it and reads one byte more than the stat said, so a file replaced
-//! in between (by a rename, as every save does) is read to its end. Past the stated size
+//! opens the name, stats what it opened and reads one byte more than the stat said, so a
+//! file that changed in between (or, where the store checks the name's type before the
+//! open, one replaced by a rename, as every save does) is read to its end. Past the stated size
 //! it must read in large chunks: it once asked for one byte at a time there.
 
 mod common;
@@ -76,5 +77,52 @@ fn a_file_that_grows_between_the_stat_and_the_read_is_read_in_large_chunks() {
         &format!(
             "{grown} loads read the replacement (all {{}}: it is no session), never cut short; the costliest took {worst} checkpoints, against {direct} for reading it directly"
         ),
+    );
+}
+
+/// Loads `key` in a fresh instance whose file is renamed away at checkpoint `n` and back at
+/// the next one: a name that fails to resolve for a moment, as on a network filesystem while
+/// another host renames over it. Returns what the load gave and whether the key was kept.
+fn load_with_a_gap(env: &Env, key: &str, n: u64) -> (String, bool) {
+    let mut g = instrumented().instantiate(&env.tenant).unwrap();
+    let s = g.session(Some(key)).unwrap();
+    let seen = Arc::new(AtomicU64::new(0));
+    let (path, aside) = (env.session_file(key), env.file("aside"));
+    g.store_mut().epoch_deadline_callback(move |_| {
+        match seen.fetch_add(1, Ordering::Relaxed) + 1 {
+            at if at == n => std::fs::rename(&path, &aside).unwrap(),
+            at if at == n + 1 => std::fs::rename(&aside, &path).unwrap(),
+            _ => {}
+        }
+        Ok(UpdateDeadline::Continue(0))
+    });
+    g.store_mut().set_epoch_deadline(0);
+    let loaded = g.load(s).map(|v| json(&v).to_string()).unwrap_or_else(|e| format!("{e:?}"));
+    (loaded, g.session_key(s).unwrap().is_some())
+}
+
+/// The read opens the name first; a name that is not there at the open but is found by a
+/// stat right after was being replaced, not removed: the read is tried again, and the
+/// session loads, its key kept (a missing session would read as `{}` and drop its key).
+#[test]
+fn a_name_missing_for_a_moment_at_the_open_is_looked_up_again() {
+    let env = Env::new();
+    let key = stress::Rng::new(stress::Rng::seed()).key();
+    let session = json!({"v": 1}).to_string();
+    std::fs::write(env.session_file(&key), signed(&json!({"v": 1}))).unwrap();
+    let (_, checkpoints) = load_counted(&env, &key, None, "");
+    let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
+    for n in 1..=checkpoints {
+        let (loaded, kept) = load_with_a_gap(&env, &key, n);
+        assert!(env.session_file(&key).exists(), "checkpoint {n}: the file is back");
+        assert_eq!((&loaded, kept), (&session, true), "checkpoint {n}");
+        *outcomes.entry(loaded).or_default() += 1;
+    }
+    stress::report(
+        "a name missing for a moment at the read's open",
+        &format!(
+            "the session file renamed away at each of the {checkpoints} epoch checkpoints of a load in turn and back at the next one"
+        ),
+        &format!("every load read the session and kept its key ({} loads)", outcomes.values().sum::<usize>()),
     );
 }

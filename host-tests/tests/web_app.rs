@@ -546,7 +546,9 @@ fn a_session_deleted_mid_request_is_not_resurrected(host: Host) {
     let key = client.cookie.clone().unwrap();
     let file = app.session_file(&key);
     let watch = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK).unwrap();
-    inotify::add_watch(&watch, &file, inotify::WatchFlags::CLOSE_NOWRITE).unwrap();
+    // The store opens a session file for reading and writing (issue 13) and writes nothing:
+    // its close is a CLOSE_WRITE.
+    inotify::add_watch(&watch, &file, inotify::WatchFlags::CLOSE_NOWRITE | inotify::WatchFlags::CLOSE_WRITE).unwrap();
 
     let (more, rest) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
     let body = futures::stream::unfold(rest, |mut rest| async move {
@@ -570,7 +572,11 @@ fn a_session_deleted_mid_request_is_not_resurrected(host: Host) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
         match inotify::Reader::new(&watch, &mut buffer).next() {
-            Ok(event) if event.events().contains(inotify::ReadFlags::CLOSE_NOWRITE) => break,
+            Ok(event)
+                if event.events().intersects(inotify::ReadFlags::CLOSE_NOWRITE | inotify::ReadFlags::CLOSE_WRITE) =>
+            {
+                break;
+            }
             Ok(_) => {}
             Err(rustix::io::Errno::AGAIN) => std::thread::sleep(std::time::Duration::from_millis(5)),
             Err(e) => panic!("inotify: {e}"),

@@ -58,8 +58,9 @@ pub trait Storage {
     /// A streaming listing.
     type Entries: EntryStream;
 
-    /// Reads a regular file whole (when at most `limit` bytes). The type is checked before
-    /// opening: opening a FIFO would wait for a writer, and a symlink is not followed.
+    /// Reads a regular file whole (when at most `limit` bytes); anything else is an error,
+    /// and a symlink is not followed. Opening a FIFO for reading would wait for a writer:
+    /// the WASI implementations open in a way that does not (see `before_reading`).
     async fn read(&self, name: &str, limit: u64) -> io::Result<Contents>;
     /// `stat` without following symlinks.
     async fn stat(&self, name: &str) -> io::Result<Stat>;
@@ -113,17 +114,43 @@ pub fn is_undecodable(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::InvalidData
 }
 
-/// What `read` decides from the `stat` it makes before opening (the WASI reads share it):
-/// anything but a regular file is an error, since opening a FIFO would wait for a writer
-/// and a symlink is not followed; a file over `limit` gives `Some` contents without bytes,
-/// and is never opened.
+/// What `read` decides from the type and size of what it opened (the WASI reads share
+/// it): anything but a regular file is an error; a file over `limit` gives `Some`
+/// contents without bytes, and is never read.
+///
+/// The WASI reads open a file for reading *and writing* (and never write): on Linux such
+/// an open of a FIFO does not wait for a writer, where an open for reading alone would,
+/// and then the descriptor's own type is checked. WASI has no non-blocking open, and
+/// checking the name's type before opening it for reading leaves a window in which a FIFO
+/// renamed over the file blocks the open, and the host thread under it, until a writer
+/// comes (issue 13). Only where the directory takes no writes at all (a read-only preopen
+/// or mount: `read_only!`) do they check the name first and open it for reading, with
+/// that window. (The native `Dir`, for tests and the benchmark, checks the name first.)
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-fn before_open(stat: &Stat, limit: u64) -> io::Result<Option<Contents>> {
+fn before_reading(stat: &Stat, limit: u64) -> io::Result<Option<Contents>> {
     if !stat.is_file {
         return Err(not_a_file());
     }
     Ok((stat.size > limit).then_some(Contents { bytes: None, mtime: stat.mtime }))
 }
+
+/// Whether a WASI error is what a directory that takes no writes gives: `not-permitted`
+/// from a read-only preopen (wasmtime refuses before the system sees the call), and from a
+/// read-only mount `read-only` (jco) or `io` (wasmtime-wasi has no code for `EROFS`).
+/// Other things give the same codes (`EPERM` for an immutable file, `ETXTBSY` for a file
+/// being run, `EIO`), and whoever can write to the directory can plant those, so the reads
+/// ask again with a call only the directory can refuse: renaming the name onto itself,
+/// which changes nothing and succeeds wherever writes are allowed (even in a directory the
+/// user may not write). `access` (`EACCES`, a file of mode 0444, say) is never one: a file
+/// the host's user may not write reads as missing rather than bring the window back.
+#[cfg_attr(not(target_arch = "wasm32"), allow(unused_macros))]
+macro_rules! read_only {
+    ($code:expr, $E:ident) => {
+        matches!($code, $E::NotPermitted | $E::ReadOnly | $E::Io)
+    };
+}
+#[cfg_attr(not(target_arch = "wasm32"), allow(unused_imports))]
+use read_only;
 
 /// Lexical normalisation: drops `.` components and repeated or trailing slashes.
 /// `..` is kept, so it can never match a preopen it would climb out of.

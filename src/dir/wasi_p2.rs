@@ -1,7 +1,10 @@
 //! The storage directory through WASI 0.2 (`wasi:filesystem@0.2`): one descriptor opened
 //! once per instance, every call relative to it. Every future is ready at once.
 
-use super::{Contents, EntryStream, Name, Stat, Storage, before_open, choose_preopen, error_kind, vanished};
+use super::{
+    Contents, EntryStream, Name, Stat, Storage, before_reading, choose_preopen, error_kind, not_a_file, read_only,
+    vanished,
+};
 use crate::expiry;
 use std::io;
 use wasi::filesystem::preopens::get_directories;
@@ -38,6 +41,10 @@ fn to_io(code: ErrorCode) -> io::Error {
     io::Error::new(error_kind!(code, ErrorCode), code.message())
 }
 
+fn to_stat(stat: &DescriptorStat) -> Stat {
+    Stat { is_file: stat.type_ == DescriptorType::RegularFile, size: stat.size, mtime: mtime_of(stat) }
+}
+
 fn mtime_of(stat: &DescriptorStat) -> time::OffsetDateTime {
     let t = stat.data_modification_timestamp.map_or((0, 0), |t| (t.seconds, t.nanoseconds));
     expiry::from_unix(t.0 as i64, t.1)
@@ -56,24 +63,58 @@ impl Dir {
     }
 }
 
+impl Dir {
+    /// Opens `name` for reading without ever waiting on a FIFO, and tells what it is (see
+    /// `before_reading`): for reading and writing, and where writing is refused, after
+    /// checking its type.
+    async fn open_to_read(&self, name: &str) -> io::Result<(Descriptor, Stat)> {
+        let mut flags = DescriptorFlags::READ | DescriptorFlags::WRITE;
+        let file = loop {
+            match self.fd.open_at(PathFlags::empty(), name, OpenFlags::empty(), flags) {
+                Ok(file) => break file,
+                Err(code) if flags.contains(DescriptorFlags::WRITE) && self.takes_no_writes(&code, name).await => {
+                    before_reading(&Storage::stat(self, name).await?, u64::MAX)?;
+                    flags = DescriptorFlags::READ;
+                }
+                // A symlink: opened without following links, it refuses with `loop`.
+                Err(ErrorCode::Loop) => return Err(not_a_file()),
+                // On a network filesystem a name another host renames over can fail to
+                // resolve for a moment: found again at once, it was replaced, not removed.
+                Err(ErrorCode::NoEntry) if flags.contains(DescriptorFlags::WRITE) => {
+                    let e = to_io(ErrorCode::NoEntry);
+                    return Err(if Storage::stat(self, name).await.is_ok() { vanished(e) } else { e });
+                }
+                // After the fallback's stat, a name gone at the open was replaced meanwhile.
+                Err(code) if !flags.contains(DescriptorFlags::WRITE) => return Err(vanished(to_io(code))),
+                Err(code) => return Err(to_io(code)),
+            }
+        };
+        let stat = to_stat(&file.stat().map_err(to_io)?);
+        Ok((file, stat))
+    }
+
+    /// Whether an open for writing failed with `code` because the directory takes no
+    /// writes: a read-only preopen or mount (see `read_only!`).
+    async fn takes_no_writes(&self, code: &ErrorCode, name: &str) -> bool {
+        read_only!(code, ErrorCode)
+            && matches!(self.fd.rename_at(name, &self.fd, name), Err(again) if read_only!(again, ErrorCode))
+    }
+}
+
 impl Storage for Dir {
     type Entries = Entries;
 
-    /// Four host calls: stat, open, one read, close.
+    /// Four host calls: open, stat of the descriptor, one read, close.
     async fn read(&self, name: &str, limit: u64) -> io::Result<Contents> {
-        let stat = Storage::stat(self, name).await?;
-        if let Some(too_big) = before_open(&stat, limit)? {
+        let (file, stat) = self.open_to_read(name).await?;
+        if let Some(too_big) = before_reading(&stat, limit)? {
             return Ok(too_big);
         }
         let mtime = stat.mtime;
-        let file = self
-            .fd
-            .open_at(PathFlags::empty(), name, OpenFlags::empty(), DescriptorFlags::READ)
-            .map_err(|e| vanished(to_io(e)))?;
-        // Ask for one byte more than stat said: a file replaced since the stat (by a
-        // rename) shows up as a longer or shorter read and is then read to its end,
-        // never cut short. Past the stated size, read in large chunks. wasmtime-wasi hands
-        // out at most 64 KiB per read.
+        // Ask for one byte more than stat said: a file that changed since (grown, or
+        // renamed over the name before a fallback open) shows up as a longer or shorter
+        // read and is then read to its end, never cut short. Past the stated size, read in
+        // large chunks. wasmtime-wasi hands out at most 64 KiB per read.
         const CHUNK: u64 = 64 * 1024;
         let mut bytes = Vec::with_capacity(stat.size as usize + 1);
         loop {
@@ -98,8 +139,7 @@ impl Storage for Dir {
     }
 
     async fn stat(&self, name: &str) -> io::Result<Stat> {
-        let stat = self.fd.stat_at(PathFlags::empty(), name).map_err(to_io)?;
-        Ok(Stat { is_file: stat.type_ == DescriptorType::RegularFile, size: stat.size, mtime: mtime_of(&stat) })
+        Ok(to_stat(&self.fd.stat_at(PathFlags::empty(), name).map_err(to_io)?))
     }
 
     /// Opens with `WRITE` only (no directory-mutation flag), which every WASI host accepts.

@@ -2,7 +2,10 @@
 //! the same calls as the WASI 0.2 one, but each is an async import, so while one waits on
 //! the disk the host can run other calls into the same instance.
 
-use super::{Contents, EntryStream, Name, Stat, Storage, before_open, choose_preopen, error_kind, vanished};
+use super::{
+    Contents, EntryStream, Name, Stat, Storage, before_reading, choose_preopen, error_kind, not_a_file, read_only,
+    vanished,
+};
 use crate::expiry;
 use std::io;
 use wasip3::filesystem::preopens::get_directories;
@@ -56,6 +59,10 @@ fn to_io(code: ErrorCode) -> io::Error {
     io::Error::new(error_kind!(code, ErrorCode), format!("{code:?}"))
 }
 
+fn to_stat(stat: &DescriptorStat) -> Stat {
+    Stat { is_file: matches!(stat.type_, DescriptorType::RegularFile), size: stat.size, mtime: mtime_of(stat) }
+}
+
 fn mtime_of(stat: &DescriptorStat) -> time::OffsetDateTime {
     let t = stat.data_modification_timestamp.map_or((0, 0), |t| (t.seconds, t.nanoseconds));
     expiry::from_unix(t.0, t.1)
@@ -77,24 +84,56 @@ impl AsyncDir {
     }
 }
 
+impl AsyncDir {
+    /// Opens `name` for reading without ever waiting on a FIFO, and tells what it is, as
+    /// the WASI 0.2 `Dir` does (see `before_reading`).
+    async fn open_to_read(&self, name: &str) -> io::Result<(Descriptor, Stat)> {
+        let mut flags = DescriptorFlags::READ | DescriptorFlags::WRITE;
+        let file = loop {
+            match self.fd.open_at(PathFlags::empty(), name.to_owned(), OpenFlags::empty(), flags).await {
+                Ok(file) => break file,
+                Err(code) if flags.contains(DescriptorFlags::WRITE) && self.takes_no_writes(&code, name).await => {
+                    before_reading(&Storage::stat(self, name).await?, u64::MAX)?;
+                    flags = DescriptorFlags::READ;
+                }
+                // A symlink: opened without following links, it refuses with `loop`.
+                Err(ErrorCode::Loop) => return Err(not_a_file()),
+                // On a network filesystem a name another host renames over can fail to
+                // resolve for a moment: found again at once, it was replaced, not removed.
+                Err(ErrorCode::NoEntry) if flags.contains(DescriptorFlags::WRITE) => {
+                    let e = to_io(ErrorCode::NoEntry);
+                    return Err(if Storage::stat(self, name).await.is_ok() { vanished(e) } else { e });
+                }
+                // After the fallback's stat, a name gone at the open was replaced meanwhile.
+                Err(code) if !flags.contains(DescriptorFlags::WRITE) => return Err(vanished(to_io(code))),
+                Err(code) => return Err(to_io(code)),
+            }
+        };
+        let stat = to_stat(&file.stat().await.map_err(to_io)?);
+        Ok((file, stat))
+    }
+
+    /// Whether an open for writing failed with `code` because the directory takes no
+    /// writes: a read-only preopen or mount (see `read_only!`).
+    async fn takes_no_writes(&self, code: &ErrorCode, name: &str) -> bool {
+        read_only!(code, ErrorCode)
+            && matches!(self.fd.rename_at(name.to_owned(), &self.fd, name.to_owned()).await, Err(again) if read_only!(again, ErrorCode))
+    }
+}
+
 impl Storage for AsyncDir {
     type Entries = AsyncEntries;
 
     async fn read(&self, name: &str, limit: u64) -> io::Result<Contents> {
-        let stat = Storage::stat(self, name).await?;
-        if let Some(too_big) = before_open(&stat, limit)? {
+        let (file, stat) = self.open_to_read(name).await?;
+        if let Some(too_big) = before_reading(&stat, limit)? {
             return Ok(too_big);
         }
         let mtime = stat.mtime;
-        let file = self
-            .fd
-            .open_at(PathFlags::empty(), name.to_owned(), OpenFlags::empty(), DescriptorFlags::READ)
-            .await
-            .map_err(|e| vanished(to_io(e)))?;
         let (mut data, done) = file.read_via_stream(0);
-        // Room for one byte more than stat said, as in the WASI 0.2 read: a file replaced
-        // since the stat (by a rename) shows up as a longer or shorter read and is then read
-        // to its end, never cut short. Each read is a hop to the host's blocking pool, so a
+        // Room for one byte more than stat said, as in the WASI 0.2 read: a file that
+        // changed since shows up as a longer or shorter read and is then read to its end,
+        // never cut short. Each read is a hop to the host's blocking pool, so a
         // read that stops short at exactly the stated size ends it without another hop to
         // see the end of the stream.
         let mut bytes = Vec::with_capacity(stat.size as usize + 1);
@@ -121,8 +160,7 @@ impl Storage for AsyncDir {
     }
 
     async fn stat(&self, name: &str) -> io::Result<Stat> {
-        let stat = self.fd.stat_at(PathFlags::empty(), name.to_owned()).await.map_err(to_io)?;
-        Ok(Stat { is_file: matches!(stat.type_, DescriptorType::RegularFile), size: stat.size, mtime: mtime_of(&stat) })
+        Ok(to_stat(&self.fd.stat_at(PathFlags::empty(), name.to_owned()).await.map_err(to_io)?))
     }
 
     /// Opens with `WRITE` only (no directory-mutation flag), as the WASI 0.2 one does.
