@@ -163,7 +163,7 @@ pub fn wasmtime_cli() -> Option<PathBuf> {
     found.clone()
 }
 
-/// The README's command: `wasmtime serve -Scli --dir DIR::/sessions --env ... web-app.wasm`,
+/// The README's command: `wasmtime serve -Scli -O <pool reset options> --dir DIR::/sessions --env ... web-app.wasm`,
 /// on a free loopback port; returns once it accepts connections.
 fn wasmtime_serve(wasmtime: &Path, dir: &Path, settings: &[(&str, &str)], reuse: usize) -> (Child, SocketAddr) {
     // The first start compiles the component into wasmtime's cache; the others reuse it.
@@ -173,6 +173,7 @@ fn wasmtime_serve(wasmtime: &Path, dir: &Path, settings: &[(&str, &str)], reuse:
             let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
             let mut command = Command::new(wasmtime);
             command.args(["serve", "-Scli", "--addr", &addr.to_string()]);
+            command.args(file_sessions_host::Runtime::wasmtime_cli_reset_options());
             command.arg("--dir").arg(format!("{}::/sessions", dir.display()));
             command.args(["--env", &format!("SECRET_KEY={SECRET}"), "--env", "SESSION_FILE_PATH=/sessions"]);
             for (name, value) in settings {

@@ -3,7 +3,7 @@
 
 use super::{Flow, SECRET, floor};
 use file_sessions_host::serve::{self, Options, WEB_APP_WASM};
-use file_sessions_host::{HostError, Tenant};
+use file_sessions_host::{HostError, Runtime, Tenant};
 use rustix::process::Signal;
 use std::borrow::Cow;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -168,10 +168,11 @@ fn sessions_serve(dir: &Path, reuse: usize, hello: bool) -> Result<Running, Host
     Ok(Running { addr: running.addr(), _stop: Stop::Serve(running) })
 }
 
-/// The README's command: `wasmtime serve -Scli --dir DIR::/sessions --env ...`.
+/// The README's command: `wasmtime serve -Scli -O <pool reset options> --dir DIR::/sessions --env ...`.
 fn wasmtime_serve(wasmtime: &Wasmtime, component: &Path, addr: SocketAddr, dir: &Path, reuse: usize) -> Command {
     let mut command = Command::new(&wasmtime.cli);
     command.args(["serve", "-Scli", "--addr", &addr.to_string()]);
+    command.args(Runtime::wasmtime_cli_reset_options());
     command.arg("--dir").arg(format!("{}::/sessions", dir.display()));
     command.args(["--env", &format!("SECRET_KEY={SECRET}"), "--env", "SESSION_FILE_PATH=/sessions"]);
     command.args(["--max-instance-reuse-count", &reuse.to_string()]);
