@@ -122,20 +122,33 @@ pub struct Running {
 impl Running {
     /// Serves `options` on `listener` (its `listen` is ignored) on a new thread.
     pub fn spawn(listener: std::net::TcpListener, options: &Options) -> Result<Running> {
+        let server = Server::new(options)?;
+        Running::spawn_with(listener, move |listener, stopped| async move {
+            server
+                .serve(listener, async {
+                    let _ = stopped.await;
+                })
+                .await;
+        })
+    }
+
+    /// Runs `serve` on `listener` on a new thread, on a two-worker tokio runtime; `serve`
+    /// must return once its `stopped` resolves, which dropping the `Running` makes happen.
+    /// (The benchmark's native floor runs on this too, so both stacks are set up alike.)
+    pub fn spawn_with<F, Fut>(listener: std::net::TcpListener, serve: F) -> Result<Running>
+    where
+        F: FnOnce(TcpListener, tokio::sync::oneshot::Receiver<()>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()>,
+    {
         let addr = listener.local_addr().map_err(io_error)?;
         listener.set_nonblocking(true).map_err(io_error)?;
-        let server = Server::new(options)?;
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
         let runtime = runtime.map_err(io_error)?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             runtime.block_on(async move {
                 let listener = TcpListener::from_std(listener).expect("a tokio listener");
-                server
-                    .serve(listener, async {
-                        let _ = stopped.await;
-                    })
-                    .await;
+                serve(listener, stopped).await
             })
         });
         Ok(Running { addr, stop: Some(stop), thread: Some(thread) })

@@ -4,7 +4,6 @@
 use crate::failure::Failure;
 use crate::place;
 use clap::Args;
-use file_sessions_host::HostError;
 use file_sessions_host::serve::{self, DEFAULT_LISTEN, Options, WEB_SETTINGS};
 use std::net::SocketAddr;
 
@@ -32,7 +31,5 @@ pub fn run(place: &place::Options, args: &ServeArgs) -> Result<(), Failure> {
     let mut options = Options::new(tenant);
     options.listen = args.listen;
     options.max_instance_reuse_count = args.max_instance_reuse_count as usize;
-    let listener = std::net::TcpListener::bind(options.listen)
-        .map_err(|source| HostError::Io { context: format!("cannot listen on {}", options.listen), source })?;
-    Ok(serve::run_on(listener, options)?)
+    Ok(serve::run(options)?)
 }

@@ -13,55 +13,25 @@ use cookie::time::{Duration, OffsetDateTime};
 use cookie::{Cookie, SameSite};
 use file_sessions::{FileStore, Session, Settings, run_sync};
 use file_sessions_host::HostError;
+use file_sessions_host::serve::Running;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use serde_json::Value;
 use std::cell::OnceCell;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::rc::Rc;
 use tokio::net::TcpListener;
 use wasmtime_wasi_http::io::TokioIo;
 
-/// The floor, serving on its own thread until dropped.
-pub struct Running {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Running {
-    /// Serves the sessions in `dir`, signed with `secret`, on a free loopback port.
-    pub fn spawn(dir: &Path, secret: &str) -> Result<Running, HostError> {
-        let vars = [("SECRET_KEY", secret.to_owned()), ("SESSION_FILE_PATH", dir.to_string_lossy().into_owned())];
-        let settings = Settings::from_vars(vars.map(|(k, v)| (k.to_owned(), v))).map_err(floor_error)?;
-        // Fails now, not in a request, if the directory cannot be opened.
-        FileStore::new(settings.clone()).map_err(floor_error)?;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| io("cannot listen", e))?;
-        let addr = listener.local_addr().map_err(|e| io("cannot listen", e))?;
-        listener.set_nonblocking(true).map_err(|e| io("cannot listen", e))?;
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
-        let runtime = runtime.map_err(|e| io("cannot start a runtime", e))?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || runtime.block_on(serve(listener, settings, stopped)));
-        Ok(Running { addr, stop: Some(stop), thread: Some(thread) })
-    }
-
-    /// Where it serves.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+/// Serves the sessions in `dir`, signed with `secret`, on a free loopback port, on its own
+/// thread until dropped.
+pub fn spawn(dir: &Path, secret: &str) -> Result<Running, HostError> {
+    let vars = [("SECRET_KEY", secret.to_owned()), ("SESSION_FILE_PATH", dir.to_string_lossy().into_owned())];
+    let settings = Settings::from_vars(vars.map(|(k, v)| (k.to_owned(), v))).map_err(floor_error)?;
+    // Fails now, not in a request, if the directory cannot be opened.
+    FileStore::new(settings.clone()).map_err(floor_error)?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| io("cannot listen", e))?;
+    Running::spawn_with(listener, move |listener, stopped| serve(listener, settings, stopped))
 }
 
 thread_local! {
@@ -71,8 +41,7 @@ thread_local! {
 }
 
 /// Accepts connections until `stopped`; each is served on its own task.
-async fn serve(listener: std::net::TcpListener, settings: Settings, stopped: tokio::sync::oneshot::Receiver<()>) {
-    let listener = TcpListener::from_std(listener).expect("a tokio listener");
+async fn serve(listener: TcpListener, settings: Settings, stopped: tokio::sync::oneshot::Receiver<()>) {
     let mut stopped = std::pin::pin!(stopped);
     loop {
         tokio::select! {

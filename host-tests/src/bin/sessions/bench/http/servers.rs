@@ -103,8 +103,8 @@ pub struct Running {
 }
 
 enum Stop {
+    /// `sessions serve` or the native floor, in this process.
     Serve(#[allow(dead_code)] serve::Running),
-    Floor(#[allow(dead_code)] floor::Running),
     /// A child process, and the signal that stops it gracefully (letting the requests in
     /// flight finish, so no save is cut short).
     Child(Child, Signal),
@@ -150,8 +150,8 @@ pub fn start(server: Server, flow: Flow, dir: &Path, setup: &Setup) -> Result<Ru
             child(Signal::TERM, |addr| gunicorn(django, addr, dir))
         }
         Server::Native => {
-            let floor = floor::Running::spawn(dir, SECRET)?;
-            Ok(Running { addr: floor.addr(), _stop: Stop::Floor(floor) })
+            let floor = floor::spawn(dir, SECRET)?;
+            Ok(Running { addr: floor.addr(), _stop: Stop::Serve(floor) })
         }
     }
 }
