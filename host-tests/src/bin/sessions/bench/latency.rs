@@ -16,7 +16,7 @@
 //! `fresh_instance` figures are timed from instantiation (through `InstancePre`, with the
 //! pooling allocator) to the drop of the instance.
 
-use super::{DATA, SECRET, filesystem_type};
+use super::{DATA, SECRET, create_session, filesystem_type};
 use crate::progress;
 use file_sessions::{ExpiredDeletion, FileStore, Session, Settings, run_sync};
 use file_sessions_host::{Guest, HostError, Runtime, SessionHandle, Tenant};
@@ -177,13 +177,7 @@ impl Way for Native {
 
 impl Way for Component {
     fn create(&mut self) -> Result<String> {
-        let g = &mut self.guest;
-        let s = g.session(None)?;
-        g.update(s, DATA)?;
-        g.create(s)?;
-        let key = g.session_key(s)?.unwrap_or_default();
-        g.drop_session(s)?;
-        Ok(key)
+        create_session(&mut self.guest)
     }
     fn save(&mut self, key: &str) -> Result<Finish<Self>> {
         let s = self.guest.session(Some(key))?;

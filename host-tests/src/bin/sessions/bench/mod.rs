@@ -24,6 +24,16 @@ const SECRET: &str = "bench-secret";
 /// The ~200-byte session every operation stores (`bench/session.json`).
 const DATA: &str = include_str!("../../../../../bench/session.json");
 
+/// A new session holding `DATA`, created through the portable component; its key.
+fn create_session(guest: &mut file_sessions_host::Guest) -> Result<String, HostError> {
+    let s = guest.session(None)?;
+    guest.update(s, DATA)?;
+    guest.create(s)?;
+    let key = guest.session_key(s)?.unwrap_or_default();
+    guest.drop_session(s)?;
+    Ok(key)
+}
+
 /// Options of `bench`.
 #[derive(Args, Debug)]
 pub struct LatencyArgs {

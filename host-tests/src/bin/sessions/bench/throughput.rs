@@ -14,7 +14,7 @@
 //!
 //! Each figure is the median over rounds of the time for all N loads.
 
-use super::{DATA, SECRET, filesystem_type};
+use super::{SECRET, create_session, filesystem_type};
 use crate::progress;
 use file_sessions_host::twins::{AsyncGuest, AsyncRuntime};
 use file_sessions_host::{Guest, HostError, Runtime, SessionHandle, Tenant};
@@ -66,16 +66,7 @@ fn figures(total_us: f64, n: usize) -> Value {
 
 /// N saved sessions, written by the portable component; their keys.
 fn save_sessions(guest: &mut Guest, n: usize) -> Result<Vec<String>> {
-    (0..n)
-        .map(|_| {
-            let s = guest.session(None)?;
-            guest.update(s, DATA)?;
-            guest.create(s)?;
-            let key = guest.session_key(s)?.unwrap_or_default();
-            guest.drop_session(s)?;
-            Ok(key)
-        })
-        .collect()
+    (0..n).map(|_| create_session(guest)).collect()
 }
 
 /// µs for all sequential sync loads, per round, on one warm instance.
